@@ -1,0 +1,15 @@
+from .roles import Cap
+from .scope import home_unit, memberships_of, scope_for
+
+
+def memberships(request):
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {}
+    return {
+        "my_memberships": memberships_of(user),
+        "my_home_unit": home_unit(user),
+        "can_view_audit": bool(scope_for(user, Cap.VIEW_AUDIT)),
+        "can_manage_org": bool(scope_for(user, Cap.MANAGE_ORG)),
+        "can_edit_cadres": bool(scope_for(user, Cap.EDIT_CADRES)),
+    }

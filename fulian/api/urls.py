@@ -1,0 +1,14 @@
+from django.urls import path
+from drf_spectacular.views import SpectacularAPIView
+
+from . import views
+
+urlpatterns = [
+    path("openapi.json", SpectacularAPIView.as_view(), name="openapi"),
+    path("me", views.MeView.as_view(), name="api-me"),
+    path("units/", views.UnitListView.as_view(), name="api-units"),
+    path("units/<int:pk>/", views.UnitDetailView.as_view(), name="api-unit"),
+    path("units/<int:pk>/children/", views.UnitChildrenView.as_view(), name="api-unit-children"),
+    path("cadres/", views.CadreListCreateView.as_view(), name="api-cadres"),
+    path("cadres/<int:pk>/", views.CadreDetailView.as_view(), name="api-cadre"),
+]

@@ -1,0 +1,13 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from fulian.orgs import views as org_views
+
+urlpatterns = [
+    path("", org_views.home, name="home"),
+    path("accounts/", include("fulian.accounts.urls")),
+    path("orgs/", include("fulian.orgs.urls")),
+    path("audit/", include("fulian.audit.urls")),
+    path("api/v1/", include("fulian.api.urls")),
+    path("admin/", admin.site.urls),
+]

@@ -40,6 +40,12 @@ def make_cadre(unit, name="李秀英", **overrides):
     return create_cadre(None, org_unit=unit, **fields)
 
 
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    """PBKDF2 at production strength costs ~0.3 s a user; the cast has 17 users."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def cast(db):
     county = create_unit(

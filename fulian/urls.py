@@ -3,6 +3,8 @@ from django.urls import include, path
 
 from fulian.orgs import views as org_views
 
+handler403 = "fulian.audit.views.permission_denied"
+
 urlpatterns = [
     path("", org_views.home, name="home"),
     path("accounts/", include("fulian.accounts.urls")),

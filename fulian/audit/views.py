@@ -26,8 +26,7 @@ def _filters(request) -> dict:
 
 def _require_auditor(request):
     if not scope_for(request.user, Cap.VIEW_AUDIT):
-        record(request.user, "access.denied", object_type="audit.log", outcome=Outcome.DENIED)
-        raise PermissionDenied("只有审计管理员可以查看审计日志。")
+        raise PermissionDenied("只有审计管理员可以查看审计日志。")  # audited by the 403 handler
 
 
 @login_required
@@ -35,7 +34,15 @@ def log(request):
     _require_auditor(request)
     filters = _filters(request)
     page = Paginator(events_for(request.user, **filters), 50).get_page(request.GET.get("page"))
-    return render(request, "audit/log.html", {"page": page, "filters": filters, "outcomes": Outcome.choices})
+    query = request.GET.copy()
+    query.pop("page", None)
+    context = {
+        "page": page,
+        "filters": filters,
+        "outcomes": Outcome.choices,
+        "filter_query": query.urlencode(),
+    }
+    return render(request, "audit/log.html", context)
 
 
 @login_required
@@ -71,3 +78,17 @@ def timezone_local(value):
     from django.utils import timezone
 
     return timezone.localtime(value).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def permission_denied(request, exception=None):
+    """handler403: every refusal that reaches the user is on the audit log."""
+    record(
+        request.user if request.user.is_authenticated else None,
+        "access.denied",
+        object_type="url",
+        object_id=request.path[:64],
+        outcome=Outcome.DENIED,
+        detail={"reason": str(exception or "")[:200], "method": request.method},
+    )
+    message = str(exception) if exception and str(exception) else "您没有执行此操作的权限。"
+    return render(request, "403.html", {"message": message}, status=403)

@@ -8,11 +8,12 @@ from urllib.parse import quote
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.views.generic import ListView
 
+from fulian.accounts.access import ScopedViewMixin
 from fulian.accounts.roles import Cap
 from fulian.accounts.scope import home_unit, scope_for
 from fulian.audit.actions import Where, record
@@ -102,23 +103,34 @@ def _cadre_filter(request, unit: OrgUnit) -> tuple[CadreFilterForm, queries.Cadr
     return form, f
 
 
-@login_required
-def cadre_list(request, unit_id: int):
-    unit = queries.access_unit(request.user, unit_id, Cap.VIEW_CADRES)
-    form, f = _cadre_filter(request, unit)
-    page = Paginator(queries.cadres_of(request.user, f), 50).get_page(request.GET.get("page"))
-    query = request.GET.copy()
-    query.pop("page", None)
-    context = {
-        "unit": unit,
-        "crumbs": queries.breadcrumbs(unit, scope_for(request.user, Cap.VIEW_ORG)),
-        "form": form,
-        "page": page,
-        "query": query.urlencode(),
-        "can_edit": scope_for(request.user, Cap.EDIT_CADRES).contains(unit),
-    }
-    template = "orgs/_cadre_rows.html" if request.headers.get("HX-Request") else "orgs/cadre_list.html"
-    return render(request, template, context)
+class CadreListView(ScopedViewMixin, ListView):
+    """The cadre list of a unit's subtree; an htmx request gets only the rows partial."""
+
+    cap = Cap.VIEW_CADRES
+    paginate_by = 50
+    template_name = "orgs/cadre_list.html"
+
+    def get_queryset(self):
+        self.unit = queries.access_unit(self.request.user, self.kwargs["unit_id"], self.cap)
+        self.form, f = _cadre_filter(self.request, self.unit)
+        return queries.cadres_of(self.request.user, f)
+
+    def get_template_names(self):
+        return ["orgs/_cadre_rows.html" if self.request.headers.get("HX-Request") else self.template_name]
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        query = self.request.GET.copy()
+        query.pop("page", None)
+        context.update(
+            unit=self.unit,
+            crumbs=queries.breadcrumbs(self.unit, scope_for(self.request.user, Cap.VIEW_ORG)),
+            form=self.form,
+            page=context["page_obj"],
+            query=query.urlencode(),
+            can_edit=scope_for(self.request.user, Cap.EDIT_CADRES).contains(self.unit),
+        )
+        return context
 
 
 CADRE_EXPORT_HEADERS = [

@@ -133,3 +133,11 @@ def test_audit_log_query_count(cast, login, django_assert_num_queries):
         record(cast.users.a_staff, f"test.more.{i}", where=Where.of(cast.town_a))
     with django_assert_num_queries(8):
         client.get("/audit/")
+
+
+def test_refusals_are_audited(cast, login):
+    client = login(cast.users.county_leader)
+    assert client.get("/audit/").status_code == 403
+    event = AuditEvent.objects.filter(action="access.denied").first()
+    assert event.actor_username == "county_leader" and event.object_id == "/audit/"
+    assert "审计管理员" in event.detail["reason"]

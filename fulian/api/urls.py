@@ -1,10 +1,10 @@
 from django.urls import path
-from drf_spectacular.views import SpectacularAPIView
+from drf_spectacular.views import SpectacularJSONAPIView
 
 from . import views
 
 urlpatterns = [
-    path("openapi.json", SpectacularAPIView.as_view(), name="openapi"),
+    path("openapi.json", SpectacularJSONAPIView.as_view(), name="openapi"),
     path("me", views.MeView.as_view(), name="api-me"),
     path("units/", views.UnitListView.as_view(), name="api-units"),
     path("units/<int:pk>/", views.UnitDetailView.as_view(), name="api-unit"),

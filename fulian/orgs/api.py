@@ -145,12 +145,15 @@ class CadreListCreateView(generics.ListCreateAPIView):
 
     @extend_schema(parameters=CADRE_PARAMS[-1:], summary="新增干部")
     def post(self, request, *args, **kwargs):
+        # Validate and check access before the idempotent transaction: a refusal's audit event must not be
+        # rolled back with it.
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        data.pop("version", None)
+        unit = queries.access_unit(request.user, data.pop("org_unit_id"), Cap.EDIT_CADRES)
+
         def create():
-            serializer = self.get_serializer(data=request.data)
-            serializer.is_valid(raise_exception=True)
-            data = dict(serializer.validated_data)
-            data.pop("version", None)
-            unit = queries.access_unit(request.user, data.pop("org_unit_id"), Cap.EDIT_CADRES)
             cadre = actions.create_cadre(request.user, org_unit=unit, **data)
             return Response(self.get_serializer(cadre).data, status=status.HTTP_201_CREATED)
 
@@ -173,7 +176,7 @@ class CadreDetailView(generics.RetrieveUpdateAPIView):
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
         if "version" not in data:
-            raise serializers.ValidationError({"version": "修改时必须提供版本号 version。"})
+            raise serializers.ValidationError({"version": ["修改时必须提供版本号 version。"]})
         version = data.pop("version")
         new_unit = None
         if "org_unit_id" in data:

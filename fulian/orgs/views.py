@@ -21,7 +21,7 @@ from fulian.lib.xlsx import XLSX_CONTENT_TYPE, workbook_bytes
 
 from . import actions, imports, queries
 from .forms import CadreFilterForm, CadreForm, ImportForm, MoveUnitForm
-from .models import Kind, OrgUnit
+from .models import Kind, OrgUnit, WomensHome
 
 
 def xlsx_response(content: bytes, filename: str) -> HttpResponse:
@@ -52,6 +52,7 @@ def unit_detail(request, unit_id: int):
         "total": total,
         "kinds": [(k, Kind(k).label) for k in kinds],
         "homes": list(queries.homes_of(unit)),
+        "homes_in_subtree": WomensHome.objects.under(unit).count(),
         "can_see_cadres": can_see_cadres,
         "cadres": list(unit.cadres.order_by("position", "name")[:30]) if can_see_cadres else [],
         "chair": queries.chair_of(unit) if can_see_cadres else None,

@@ -23,7 +23,7 @@ def grow(cast, n=10):
 
 PAGES = {
     # url template: queries per request (session, user, memberships, page's own queries, session touch x3)
-    "/orgs/units/{a}/": 12,
+    "/orgs/units/{a}/": 13,
     "/orgs/units/{a}/tree/": 10,
     "/orgs/units/{a}/children/": 8,
     "/orgs/units/{a}/cadres/": 9,
@@ -145,7 +145,10 @@ def test_two_people_editing_one_cadre_never_silently_overwrite(cast, login):
 
 def test_unit_page_shows_chair_homes_and_children(cast, login):
     actions.create_home(None, org_unit=cast.town_a, name="甲镇妇女之家", address="甲镇政府一楼")
+    actions.create_home(None, org_unit=cast.village_a1, name="甲一村妇女之家")
+    actions.create_home(None, org_unit=cast.village_b1, name="乙一村妇女之家")
     response = login(cast.users.a_leader).get(f"/orgs/units/{cast.town_a.pk}/")
+    assert response.context["homes_in_subtree"] == 2  # A and A1; B1's home is not counted
     body = response.content.decode()
     assert "王桂兰" in body and "甲镇妇女之家" in body and "甲一村" in body and "未建" in body
 

@@ -1,0 +1,158 @@
+"""`make bench`: the orgs benchmark on SQLite and PostgreSQL (see docs/performance.md).
+
+For each backend a child process (bench/_measure.py) migrates a dedicated database, builds the benchmark
+city once (fulian.demo.bulk, reused on later runs) and times the app's queries against hand-written SQL.
+The combined JSON goes to stdout and to bench/results/orgs.json.
+
+    .venv/bin/python bench/run.py              # the city (~5,000 units, ~100,000 cadres), both backends
+    .venv/bin/python bench/run.py --province   # ~45,000 units, ~950,000 cadres, PostgreSQL only
+                                               # -> bench/results/orgs_province.json (a few minutes)
+
+Environment:
+  FULIAN_BENCH_PG_URL   PostgreSQL database to use (default postgresql://postgres@127.0.0.1:5432/fulian_bench,
+                        with the suffix _province for --province; created if missing). "skip": SQLite only.
+  BENCH_REPS            timed repetitions per figure (default 50, 20 with --province; each after 2 warm-ups)
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import django
+
+ROOT = Path(__file__).resolve().parent.parent
+WORK_DIR = ROOT / "var" / "bench"
+RESULTS_DIR = ROOT / "bench" / "results"
+MEASURE = ROOT / "bench" / "_measure.py"
+PG_URL = os.environ.get("FULIAN_BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/fulian_bench")
+PROVINCE_FACTOR = "2.15"  # breadth x2.15 at every level: ~9x the city's units and cadres
+STATS_GOAL_MS = 200.0
+RATIO_GOAL = 2.0
+
+
+def log(message: str) -> None:
+    print(f"[bench] {message}", file=sys.stderr, flush=True)
+
+
+def ensure_pg_database(url: str) -> None:
+    """Create the benchmark database if it does not exist (connecting to the server's `postgres` DB)."""
+    import psycopg
+    from psycopg import sql
+
+    parts = urlsplit(url)
+    name = parts.path.lstrip("/")
+    admin = urlunsplit(parts._replace(path="/postgres"))
+    with psycopg.connect(admin, autocommit=True, connect_timeout=5) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+        if not exists:
+            log(f"creating database {name}")
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+
+
+def measure(backend: str, url: str, extra_env: dict[str, str]) -> dict:
+    env = {**os.environ, **extra_env, "FULIAN_DATABASE_URL": url, "FULIAN_DATA_DIR": str(WORK_DIR)}
+    env.pop("FULIAN_DEBUG", None)  # DEBUG would record every query
+    started = time.perf_counter()
+    proc = subprocess.run(
+        [sys.executable, str(MEASURE)], env=env, cwd=ROOT, stdout=subprocess.PIPE, text=True, check=False
+    )
+    if proc.returncode != 0:
+        raise SystemExit(f"{backend}: bench/_measure.py failed with exit code {proc.returncode}")
+    log(f"{backend}: done in {time.perf_counter() - started:.1f} s")
+    return json.loads(proc.stdout)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--province", action="store_true", help="province-sized tree, PostgreSQL only")
+    args = parser.parse_args()
+
+    WORK_DIR.mkdir(parents=True, exist_ok=True)
+    notes: list[str] = []
+    backends: list[tuple[str, str]] = []
+    extra_env: dict[str, str] = {}
+    if args.province:
+        suite, results_path = "orgs-province", RESULTS_DIR / "orgs_province.json"
+        extra_env = {"BENCH_FACTOR": PROVINCE_FACTOR, "BENCH_REPS": os.environ.get("BENCH_REPS", "20")}
+        pg_url = PG_URL + "_province"
+    else:
+        suite, results_path = "orgs", RESULTS_DIR / "orgs.json"
+        backends.append(("sqlite", f"sqlite:///{WORK_DIR / 'orgs.sqlite3'}"))
+        pg_url = PG_URL
+    if PG_URL != "skip":
+        try:
+            ensure_pg_database(pg_url)
+            backends.append(("postgresql", pg_url))
+        except Exception as exc:  # report it and carry on with SQLite
+            notes.append(f"PostgreSQL skipped: {exc}")
+            log(notes[-1])
+    if not backends:
+        raise SystemExit("no backend to measure")
+
+    load_before = os.getloadavg()
+    runs = {backend: measure(backend, url, extra_env) for backend, url in backends}
+    load_after = os.getloadavg()
+    first = next(iter(runs.values()))
+    results = [r for run in runs.values() for r in run["results"]]
+    pg_stats = next(
+        (r for r in results if r["backend"] == "postgresql" and r["name"] == "cadre stats (city)"), None
+    )
+    sizes = {(run["units"], run["cadres"]) for run in runs.values()}
+    if len(sizes) != 1:
+        notes.append(f"backends hold different data sets: {sorted(sizes)}")
+    document = {
+        "suite": suite,
+        "generated_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "machine": {
+            "cores": os.cpu_count(),
+            "platform": platform.platform(),
+            "python": platform.python_version(),
+            "django": django.get_version(),
+            "sqlite": runs["sqlite"]["server_version"] if "sqlite" in runs else None,
+            "postgresql": runs["postgresql"]["server_version"] if "postgresql" in runs else None,
+            "loadavg_1m_before_after": [round(load_before[0], 2), round(load_after[0], 2)],
+        },
+        "data": {
+            "units": first["units"],
+            "cadres": first["cadres"],
+            "county": first["county"],
+            "factor": float(extra_env.get("BENCH_FACTOR", "1")),
+            "build_seconds": {backend: run["build_seconds"] for backend, run in runs.items()},
+            "reused": {backend: run["reused"] for backend, run in runs.items()},
+        },
+        "method": {
+            "reps": first["reps"],
+            "warmups": first["warmups"],
+            "timer": "time.perf_counter; ours and raw SQL alternate within each repetition",
+        },
+        "results": results,
+        "goals": {
+            f"city cadre stats on PostgreSQL < {STATS_GOAL_MS:.0f} ms": bool(
+                pg_stats and pg_stats["ours_ms"]["p95"] < STATS_GOAL_MS
+            ),
+            # on the median ratio: the p95 of a few dozen samples on a shared machine is one or two outliers
+            f"every figure within {RATIO_GOAL:.0f}x of raw SQL": all(
+                r["ratio_median"] <= RATIO_GOAL for r in results
+            ),
+        },
+        "notes": notes,
+    }
+    text = json.dumps(document, ensure_ascii=False, indent=2)
+    results_path.parent.mkdir(parents=True, exist_ok=True)
+    results_path.write_text(text + "\n", encoding="utf-8")
+    print(text)
+
+
+if __name__ == "__main__":
+    main()

@@ -148,6 +148,8 @@ def _where_for_login(login: str) -> Where:
 def note_login_failure(username: str, ip: str | None, locked: bool) -> None:
     username = (username or "").strip()[:150]
     LoginFailure.objects.create(username=username, ip=ip)
+    # keep the table small under a brute-force attack: only the window matters (a day kept for inquiries)
+    LoginFailure.objects.filter(created_at__lt=timezone.now() - dt.timedelta(days=1)).delete()
     record(
         None,
         "accounts.login.locked" if locked else "accounts.login.failure",

@@ -23,7 +23,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from fulian.audit.actions import Where, record
-from fulian.orgs.actions import create_unit
+from fulian.orgs.actions import CADRE_FIELDS, create_unit
 from fulian.orgs.models import Cadre, Kind, OrgUnit, Position
 from fulian.orgs.paths import child_path, depth_of
 
@@ -56,17 +56,7 @@ COUNTY_NAMES = [
 
 CADRE_COLUMNS = (
     "org_unit_id",
-    "name",
-    "gender",
-    "birth_date",
-    "education",
-    "position",
-    "full_time",
-    "party_member",
-    "in_two_committees",
-    "phone",
-    "term_start",
-    "term_end",
+    *CADRE_FIELDS,
     "version",
     "created_at",
     "updated_at",

@@ -1,5 +1,6 @@
 from django import forms
 
+from .actions import CADRE_FIELDS
 from .models import Cadre, Education, Position
 
 YES_NO_ANY = [("", "全部"), ("1", "是"), ("0", "否")]
@@ -25,19 +26,7 @@ class CadreForm(forms.ModelForm):
 
     class Meta:
         model = Cadre
-        fields = [
-            "name",
-            "gender",
-            "birth_date",
-            "education",
-            "position",
-            "full_time",
-            "party_member",
-            "in_two_committees",
-            "phone",
-            "term_start",
-            "term_end",
-        ]
+        fields = list(CADRE_FIELDS)
         widgets = {
             "birth_date": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
             "term_start": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),

@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "fulian.audit",
     "fulian.orgs",
     "fulian.accounts",
+    "fulian.ledger",
     "fulian.api",
     "fulian.demo",
 ]
@@ -148,6 +149,10 @@ STATIC_ROOT = DATA_DIR / "static"
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 IMPORT_MAX_BYTES = 20 * 1024 * 1024
+
+# Ledger periods (fulian/ledger/periods.py): on-time window and lock, in days after the month ends.
+LEDGER_TIMELY_DAYS = int(env_str("FULIAN_LEDGER_TIMELY_DAYS", "5"))
+LEDGER_LOCK_DAYS = int(env_str("FULIAN_LEDGER_LOCK_DAYS", "15"))
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

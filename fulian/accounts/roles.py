@@ -20,11 +20,26 @@ class Cap(StrEnum):
     EDIT_CADRES = "edit_cadres"
     MANAGE_ACCOUNTS = "manage_accounts"
     VIEW_AUDIT = "view_audit"
+    VIEW_WORK = "view_work"  # ledger records, tasks and submissions of the subtree
+    EDIT_WORK = "edit_work"  # record the own unit's work, submit tasks
+    ASSIGN_WORK = "assign_work"  # send tasks down, accept/return submissions, grant 补录 exceptions
 
 
 ROLE_CAPS: dict[str, frozenset[Cap]] = {
-    Role.LEADER: frozenset({Cap.VIEW_ORG, Cap.MANAGE_ORG, Cap.VIEW_CADRES, Cap.EDIT_CADRES}),
-    Role.STAFF: frozenset({Cap.VIEW_ORG, Cap.VIEW_CADRES, Cap.EDIT_CADRES}),
+    Role.LEADER: frozenset(
+        {
+            Cap.VIEW_ORG,
+            Cap.MANAGE_ORG,
+            Cap.VIEW_CADRES,
+            Cap.EDIT_CADRES,
+            Cap.VIEW_WORK,
+            Cap.EDIT_WORK,
+            Cap.ASSIGN_WORK,
+        }
+    ),
+    Role.STAFF: frozenset(
+        {Cap.VIEW_ORG, Cap.VIEW_CADRES, Cap.EDIT_CADRES, Cap.VIEW_WORK, Cap.EDIT_WORK, Cap.ASSIGN_WORK}
+    ),
     Role.CASEWORKER: frozenset({Cap.VIEW_ORG}),
     Role.SYSADMIN: frozenset(
         {Cap.VIEW_ORG, Cap.MANAGE_ORG, Cap.VIEW_CADRES, Cap.EDIT_CADRES, Cap.MANAGE_ACCOUNTS}

@@ -1,0 +1,260 @@
+"""Every write to the ledger. Each takes the acting user first (None = the system, e.g. demo data)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from fulian.accounts.roles import Cap, Role
+from fulian.accounts.scope import memberships_of, scope_for
+from fulian.audit.actions import Where, record
+from fulian.orgs.actions import BulkItemError, ConflictError
+from fulian.orgs.models import OrgUnit
+from fulian.orgs.paths import is_within
+
+from . import periods
+from .models import CATEGORIES, KIND_FIELDS, BrandTag, LedgerRecord, PeriodException, RecordKind
+
+RECORD_FIELDS = (
+    "kind",
+    "category",
+    "title",
+    "date",
+    "end_date",
+    "location",
+    "sessions",
+    "participants",
+    "person_times",
+    "beneficiaries",
+    "recommended_jobs",
+    "employed",
+    "employers",
+    "jobs_offered",
+    "job_seekers",
+    "agreements",
+    "workers",
+    "avg_income",
+    "products",
+    "amount",
+    "fund_source",
+    "partner",
+    "description",
+)
+
+
+def can_record_for(actor, unit: OrgUnit) -> bool:
+    """Only the unit's own people type its ledger: a membership on exactly that unit with EDIT_WORK."""
+    if actor is None:
+        return True
+    from fulian.accounts.roles import ROLE_CAPS
+
+    return any(m.org_unit_id == unit.pk and Cap.EDIT_WORK in ROLE_CAPS[m.role] for m in memberships_of(actor))
+
+
+def is_leader_over(actor, unit: OrgUnit) -> bool:
+    return actor is not None and any(
+        m.role == Role.LEADER and is_within(unit.path, m.org_unit.path) for m in memberships_of(actor)
+    )
+
+
+def has_exception(unit: OrgUnit, day: dt.date, today: dt.date) -> bool:
+    return PeriodException.objects.filter(
+        org_unit=unit, month=periods.month_start(day), until__gte=today
+    ).exists()
+
+
+def check_period_open(actor, unit: OrgUnit, day: dt.date) -> None:
+    """A locked month takes changes only from a leader of the unit or above, or under a 补录 exception."""
+    if actor is None:
+        return
+    today = timezone.localdate()
+    if not periods.is_locked(day, today) or is_leader_over(actor, unit) or has_exception(unit, day, today):
+        return
+    raise PermissionDenied(
+        f"{day:%Y年%m月}的台账已于{periods.lock_date(day):%Y年%m月%d日}锁定,"
+        "如需补录或修改,请联系上级妇联开通补录,或由主席修改。"
+    )
+
+
+def _validate(record: LedgerRecord) -> None:
+    errors: dict[str, list[str]] = {}
+    if record.kind not in RecordKind.values:
+        errors.setdefault("kind", []).append("请选择台账类别。")
+    elif record.category not in CATEGORIES[record.kind]:
+        errors.setdefault("category", []).append(f"类型必须是:{'、'.join(CATEGORIES[record.kind])}。")
+    if record.date and record.date > timezone.localdate():
+        errors.setdefault("date", []).append("日期不能晚于今天:台账记录已经开展的工作。")
+    if record.end_date and record.date and record.end_date < record.date:
+        errors.setdefault("end_date", []).append("结束日期不能早于开始日期。")
+    if record.person_times and record.person_times < record.participants:
+        errors.setdefault("person_times", []).append("人次不能少于参加人数。")
+    if (
+        record.employed
+        and record.recommended_jobs
+        and record.employed > record.recommended_jobs + record.participants
+    ):
+        errors.setdefault("employed", []).append("实现就业人数不能多于参训人数与推荐就业人数之和。")
+    # a kind's irrelevant columns stay zero/blank, so the roll-up never counts them by accident
+    if record.kind in KIND_FIELDS:
+        for name in set(RECORD_FIELDS) - set(KIND_FIELDS[record.kind]) - _COMMON:
+            default = LedgerRecord._meta.get_field(name).get_default()
+            if getattr(record, name) not in (default, None, ""):
+                setattr(record, name, default)
+    try:
+        record.full_clean(exclude=["org_unit", "created_by", "version", "tags"], validate_constraints=False)
+    except ValidationError as exc:
+        for field, messages in exc.message_dict.items():
+            errors.setdefault(field, []).extend(messages)
+    if errors:
+        raise ValidationError(errors)
+
+
+_COMMON = {"kind", "category", "title", "date", "end_date", "location", "description"}
+
+
+def _check_unknown(fields: Iterable[str]) -> None:
+    unknown = set(fields) - set(RECORD_FIELDS)
+    if unknown:
+        raise ValueError(f"unknown ledger fields: {sorted(unknown)}")
+
+
+def _require_record(actor, unit: OrgUnit) -> None:
+    if not can_record_for(actor, unit):
+        raise PermissionDenied("只能由本单位的工作人员填报本单位的台账。")
+
+
+@transaction.atomic
+def create_record(actor, *, org_unit: OrgUnit, tags: Iterable[BrandTag] = (), **fields) -> LedgerRecord:
+    _require_record(actor, org_unit)
+    _check_unknown(fields)
+    rec = LedgerRecord(org_unit=org_unit, created_by=actor if actor is not None else None, **fields)
+    _validate(rec)
+    check_period_open(actor, org_unit, rec.date)
+    rec.save()
+    tags = list(tags)
+    if tags:
+        rec.tags.set(tags)
+    record(actor, "ledger.record.create", obj=rec, where=Where.of(org_unit), detail={"kind": rec.kind})
+    return rec
+
+
+@transaction.atomic
+def update_record(actor, rec: LedgerRecord, *, expected_version: int, tags=None, **changes) -> LedgerRecord:
+    """Save only if nobody saved since ``expected_version`` was read (else ConflictError)."""
+    _require_record(actor, rec.org_unit)
+    _check_unknown(changes)
+    check_period_open(actor, rec.org_unit, rec.date)
+    before = {k: str(getattr(rec, k)) for k in changes}
+    for k, v in changes.items():
+        setattr(rec, k, v)
+    _validate(rec)
+    check_period_open(actor, rec.org_unit, rec.date)  # moving a record into a locked month counts too
+    updated = LedgerRecord.objects.filter(pk=rec.pk, version=expected_version).update(
+        **{k: getattr(rec, k) for k in RECORD_FIELDS}, version=F("version") + 1, updated_at=timezone.now()
+    )
+    if not updated:
+        raise ConflictError()
+    if tags is not None:
+        rec.tags.set(list(tags))
+    rec.refresh_from_db()
+    record(
+        actor,
+        "ledger.record.update",
+        obj=rec,
+        where=Where.of(rec.org_unit),
+        detail={"before": before, "after": {k: str(getattr(rec, k)) for k in changes}},
+    )
+    return rec
+
+
+@transaction.atomic
+def delete_record(actor, rec: LedgerRecord) -> None:
+    _require_record(actor, rec.org_unit)
+    check_period_open(actor, rec.org_unit, rec.date)
+    record(
+        actor,
+        "ledger.record.delete",
+        obj=rec,
+        where=Where.of(rec.org_unit),
+        detail={"title": rec.title, "date": rec.date.isoformat(), "kind": rec.kind},
+    )
+    rec.delete()
+
+
+@transaction.atomic
+def create_records(
+    actor, items: list[tuple[OrgUnit, dict, list[BrandTag]]], *, source: str = ""
+) -> list[LedgerRecord]:
+    """Bulk create (Excel import): the same checks per item, one audit event per unit."""
+    recs = []
+    for index, (unit, fields, _tags) in enumerate(items):
+        try:
+            _require_record(actor, unit)
+            _check_unknown(fields)
+            rec = LedgerRecord(org_unit=unit, created_by=actor, **fields)
+            _validate(rec)
+            check_period_open(actor, unit, rec.date)
+        except (ValidationError, PermissionDenied) as exc:
+            raise BulkItemError(index, exc) from exc
+        recs.append(rec)
+    LedgerRecord.objects.bulk_create(recs, batch_size=500)
+    through = LedgerRecord.tags.through
+    through.objects.bulk_create(
+        [
+            through(ledgerrecord_id=rec.pk, brandtag_id=tag.pk)
+            for rec, (_, _, tags) in zip(recs, items, strict=True)
+            for tag in tags
+        ],
+        batch_size=1000,
+    )
+    by_unit: dict[int, list[int]] = {}
+    for rec in recs:
+        by_unit.setdefault(rec.org_unit_id, []).append(rec.pk)
+    units = {unit.pk: unit for unit, _, _ in items}
+    for unit_id, ids in by_unit.items():
+        record(
+            actor,
+            "ledger.record.bulk_create",
+            object_type="ledger.ledgerrecord",
+            where=Where.of(units[unit_id]),
+            detail={"count": len(ids), "ids": ids, "source": source},
+        )
+    return recs
+
+
+@transaction.atomic
+def grant_exception(actor, unit: OrgUnit, month: dt.date, until: dt.date, reason: str) -> PeriodException:
+    """The level above opens a locked month of ``unit`` for 补录 until ``until``."""
+    if unit.parent_id is None or not scope_for(actor, Cap.ASSIGN_WORK).contains(unit.parent):
+        raise PermissionDenied("只有上级妇联可以为本单位开通补录。")
+    if not reason.strip():
+        raise ValidationError({"reason": "请填写开通补录的原因。"})
+    exc, _ = PeriodException.objects.update_or_create(
+        org_unit=unit,
+        month=periods.month_start(month),
+        defaults={"until": until, "reason": reason.strip(), "granted_by": actor},
+    )
+    record(
+        actor,
+        "ledger.period.exception",
+        obj=exc,
+        where=Where.of(unit),
+        detail={"month": exc.month.isoformat(), "until": until.isoformat(), "reason": reason},
+    )
+    return exc
+
+
+@transaction.atomic
+def create_tag(actor, name: str, sort_order: int = 0) -> BrandTag:
+    if actor is not None and not scope_for(actor, Cap.MANAGE_ORG).is_root:
+        raise PermissionDenied("品牌标签由最上级单位维护。")
+    tag = BrandTag(name=name.strip(), sort_order=sort_order)
+    tag.full_clean()
+    tag.save()
+    record(actor, "ledger.tag.create", obj=tag, detail={"name": tag.name})
+    return tag

@@ -1,0 +1,165 @@
+"""The work ledger (工作台账): one record per training, activity, job fair, home-work point or service,
+typed once by the unit where it happened and summed up the tree by path prefix."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from fulian.orgs.models import OrgUnit, ScopedQuerySet
+
+
+class RecordKind(models.TextChoices):
+    TRAINING = "training", "培训"
+    ACTIVITY = "activity", "活动"
+    JOB_FAIR = "job_fair", "招聘会/洽谈会"
+    WORKPOINT = "workpoint", "来料加工点"
+    SERVICE = "service", "服务"
+
+
+# Categories per kind (an editable list would be a table; these are the seeds' words and stay stable).
+CATEGORIES: dict[str, list[str]] = {
+    RecordKind.TRAINING: ["实用技术", "职业技能", "创业就业", "家庭教育", "法治宣传", "干部培训", "其他"],
+    RecordKind.ACTIVITY: ["宣传", "文体", "慰问", "座谈", "志愿服务", "评选表彰", "其他"],
+    RecordKind.JOB_FAIR: ["招聘会", "洽谈会"],
+    RecordKind.WORKPOINT: ["来料加工"],
+    RecordKind.SERVICE: ["咨询", "帮扶", "讲座", "其他"],
+}
+
+# The count columns each kind uses, in the order a form shows them (labels are the fields' verbose names).
+KIND_FIELDS: dict[str, list[str]] = {
+    RecordKind.TRAINING: [
+        "sessions",
+        "participants",
+        "person_times",
+        "recommended_jobs",
+        "employed",
+        "partner",
+    ],
+    RecordKind.ACTIVITY: ["participants", "beneficiaries", "partner"],
+    RecordKind.JOB_FAIR: ["employers", "jobs_offered", "job_seekers", "agreements"],
+    RecordKind.WORKPOINT: ["products", "workers", "avg_income"],
+    RecordKind.SERVICE: ["beneficiaries", "amount", "fund_source"],
+}
+
+COUNT_FIELDS = [
+    "sessions",
+    "participants",
+    "person_times",
+    "beneficiaries",
+    "recommended_jobs",
+    "employed",
+    "employers",
+    "jobs_offered",
+    "job_seekers",
+    "agreements",
+    "workers",
+]
+
+
+class BrandTag(models.Model):
+    """Brand tags (双学双比, 巾帼建功, 美在农家 …): an editable list."""
+
+    name = models.CharField("名称", max_length=30, unique=True)
+    active = models.BooleanField("启用", default=True)
+    sort_order = models.PositiveIntegerField("排序", default=0)
+
+    class Meta:
+        ordering = ["sort_order", "name"]
+        verbose_name = "品牌标签"
+        verbose_name_plural = "品牌标签"
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class LedgerRecordQuerySet(ScopedQuerySet):
+    scope_path_field = "org_unit__path"
+
+    def in_period(self, start, end):
+        """Records whose date falls in [start, end] (a record belongs to the period of its start date)."""
+        return self.filter(date__gte=start, date__lte=end)
+
+
+class LedgerRecord(models.Model):
+    org_unit = models.ForeignKey(
+        OrgUnit, on_delete=models.PROTECT, related_name="ledger_records", verbose_name="单位"
+    )
+    kind = models.CharField("类别", max_length=16, choices=RecordKind.choices)
+    category = models.CharField("类型", max_length=20)
+    title = models.CharField("主题", max_length=200)
+    date = models.DateField("日期", db_index=True)
+    end_date = models.DateField("结束日期", null=True, blank=True)
+    location = models.CharField("地点", max_length=200, blank=True)
+    sessions = models.PositiveIntegerField("期数", default=0)
+    participants = models.PositiveIntegerField("参加人数", default=0)
+    person_times = models.PositiveIntegerField("人次", default=0)
+    beneficiaries = models.PositiveIntegerField("受益人数", default=0)
+    recommended_jobs = models.PositiveIntegerField("推荐就业", default=0)
+    employed = models.PositiveIntegerField("实现就业", default=0)
+    employers = models.PositiveIntegerField("参会企业", default=0)
+    jobs_offered = models.PositiveIntegerField("提供岗位", default=0)
+    job_seekers = models.PositiveIntegerField("求职人数", default=0)
+    agreements = models.PositiveIntegerField("达成意向", default=0)
+    workers = models.PositiveIntegerField("加工人数", default=0)
+    avg_income = models.DecimalField("人均增收(元)", max_digits=10, decimal_places=2, default=0)
+    products = models.CharField("加工产品", max_length=100, blank=True)
+    amount = models.DecimalField("金额(元)", max_digits=12, decimal_places=2, default=0)
+    fund_source = models.CharField("资金来源", max_length=100, blank=True)
+    partner = models.CharField("合作部门", max_length=100, blank=True)
+    description = models.TextField("情况说明", blank=True)
+    tags = models.ManyToManyField(BrandTag, blank=True, related_name="records", verbose_name="品牌标签")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    version = models.PositiveIntegerField(default=1)
+
+    objects = LedgerRecordQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-date", "-id"]
+        verbose_name = "台账记录"
+        verbose_name_plural = "台账记录"
+        indexes = [
+            models.Index(fields=["org_unit", "date"], name="ledger_unit_date"),
+            models.Index(fields=["kind", "date"], name="ledger_kind_date"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(kind__in=RecordKind.values), name="ledger_kind_valid"),
+            models.CheckConstraint(
+                condition=Q(end_date__isnull=True) | Q(end_date__gte=models.F("date")),
+                name="ledger_dates_ordered",
+            ),
+            models.CheckConstraint(
+                condition=Q(avg_income__gte=0) & Q(amount__gte=0), name="ledger_money_nonneg"
+            ),
+            models.CheckConstraint(
+                condition=Q(person_times__gte=models.F("participants")) | Q(person_times=0),
+                name="ledger_person_times_ge_participants",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.date:%Y-%m-%d} {self.title}"
+
+
+class PeriodException(models.Model):
+    """The level above lets one unit edit a locked month (补录) until a date."""
+
+    org_unit = models.ForeignKey(OrgUnit, on_delete=models.PROTECT, related_name="+")
+    month = models.DateField("月份")  # first day of the month
+    until = models.DateField("补录截止")
+    reason = models.CharField("原因", max_length=200)
+    granted_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["org_unit", "month"], name="period_exception_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.org_unit} {self.month:%Y-%m} → {self.until}"

@@ -63,7 +63,9 @@ INSTALLED_APPS = [
     "fulian.audit",
     "fulian.orgs",
     "fulian.accounts",
+    "fulian.notify",
     "fulian.ledger",
+    "fulian.supervision",
     "fulian.api",
     "fulian.demo",
 ]

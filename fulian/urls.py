@@ -10,6 +10,9 @@ urlpatterns = [
     path("accounts/", include("fulian.accounts.urls")),
     path("orgs/", include("fulian.orgs.urls")),
     path("audit/", include("fulian.audit.urls")),
+    path("ledger/", include("fulian.ledger.urls")),
+    path("tasks/", include("fulian.supervision.urls")),
+    path("notices/", include("fulian.notify.urls")),
     path("api/v1/", include("fulian.api.urls")),
     path("admin/", admin.site.urls),
 ]

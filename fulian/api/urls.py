@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 from drf_spectacular.views import SpectacularJSONAPIView
 
 from . import views
@@ -11,4 +11,6 @@ urlpatterns = [
     path("units/<int:pk>/children/", views.UnitChildrenView.as_view(), name="api-unit-children"),
     path("cadres/", views.CadreListCreateView.as_view(), name="api-cadres"),
     path("cadres/<int:pk>/", views.CadreDetailView.as_view(), name="api-cadre"),
+    path("", include("fulian.ledger.api_urls")),
+    path("", include("fulian.supervision.api_urls")),
 ]

@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "fulian.audit",
     "fulian.orgs",
     "fulian.accounts",
+    "fulian.files",
     "fulian.notify",
     "fulian.ledger",
     "fulian.supervision",

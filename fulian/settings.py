@@ -3,6 +3,8 @@
 FULIAN_DATA_DIR        where the SQLite file and generated secrets live (default ./var)
 FULIAN_DATABASE_URL    sqlite:///path or postgresql://user@host:port/db (default: SQLite under the data dir)
 FULIAN_SECRET_KEY      or FULIAN_SECRET_KEY_FILE; generated into the data dir on first run if absent
+FULIAN_DATA_KEY        or FULIAN_DATA_KEY_FILE: the key of sensitive people data (docs/sensitive-data.md);
+                       generated into the data dir on first run if absent; FULIAN_DATA_KEYS_OLD: old keys, comma-sep.
 FULIAN_DEBUG           1/0 (default 0)
 FULIAN_ALLOWED_HOSTS   comma-separated (default localhost,127.0.0.1)
 """
@@ -39,15 +41,22 @@ DATA_DIR = Path(env_str("FULIAN_DATA_DIR", str(Path.cwd() / "var"))).resolve()
 DATA_DIR.mkdir(parents=True, exist_ok=True)
 
 
-def _secret_from_data_dir(file_name: str) -> str:
+def _secret_from_data_dir(file_name: str, nbytes: int = 50) -> str:
     path = DATA_DIR / file_name
     if not path.exists():
-        path.write_text(secrets.token_urlsafe(50), encoding="utf-8")
-        path.chmod(0o600)
+        try:  # created 0600 from the start; if another process won the race, read its file
+            with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as f:
+                f.write(secrets.token_urlsafe(nbytes))
+        except FileExistsError:
+            pass
     return path.read_text(encoding="utf-8").strip()
 
 
 SECRET_KEY = env_str("FULIAN_SECRET_KEY") or _secret_from_data_dir("secret_key")
+# Sensitive people data (fulian/lib/sensitive.py): current key first, then old keys still needed for decryption
+# until `fulian rotate_data_key` has re-encrypted everything. 32 random bytes, base64url; never in the database.
+DATA_KEYS = [env_str("FULIAN_DATA_KEY") or _secret_from_data_dir("data_key", nbytes=32)]
+DATA_KEYS += env_list("FULIAN_DATA_KEYS_OLD", "")
 DEBUG = env_bool("FULIAN_DEBUG")
 ALLOWED_HOSTS = env_list("FULIAN_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver")
 
@@ -153,9 +162,35 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 IMPORT_MAX_BYTES = 20 * 1024 * 1024
 
+# Uploaded files (fulian/files). Never served under MEDIA_URL: each owning app serves them through its own
+# access-checked view; MEDIA_URL exists only because Django's storage wants one.
+MEDIA_ROOT = DATA_DIR / "media"
+MEDIA_URL = "/media-not-served/"
+
 # Ledger periods (fulian/ledger/periods.py): on-time window and lock, in days after the month ends.
 LEDGER_TIMELY_DAYS = int(env_str("FULIAN_LEDGER_TIMELY_DAYS", "5"))
 LEDGER_LOCK_DAYS = int(env_str("FULIAN_LEDGER_LOCK_DAYS", "15"))
+
+# E-mail copies of in-app notifications (fulian/notify): off unless FULIAN_EMAIL_HOST is set. Django 6.1 mailers.
+_email_host = env_str("FULIAN_EMAIL_HOST")
+NOTIFY_EMAIL = bool(_email_host)
+NOTIFY_SITE_URL = env_str("FULIAN_SITE_URL")  # e.g. https://fulian.example.gov.cn, for links in e-mails
+DEFAULT_FROM_EMAIL = env_str("FULIAN_EMAIL_FROM", "noreply@localhost")
+MAILERS = {
+    "default": {
+        "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+        "OPTIONS": {
+            "host": _email_host,
+            "port": int(env_str("FULIAN_EMAIL_PORT", "25")),
+            "username": env_str("FULIAN_EMAIL_USER"),
+            "password": env_str("FULIAN_EMAIL_PASSWORD"),
+            "use_tls": env_bool("FULIAN_EMAIL_TLS"),
+            "timeout": 10,
+        },
+    }
+    if _email_host
+    else {"BACKEND": "django.core.mail.backends.dummy.EmailBackend"}
+}
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

@@ -11,6 +11,8 @@ urlpatterns = [
     path("orgs/", include("fulian.orgs.urls")),
     path("audit/", include("fulian.audit.urls")),
     path("ledger/", include("fulian.ledger.urls")),
+    path("ledger/", include("fulian.ledger.media_urls")),
+    path("s/", include("fulian.ledger.signin_urls")),
     path("tasks/", include("fulian.supervision.urls")),
     path("notices/", include("fulian.notify.urls")),
     path("api/v1/", include("fulian.api.urls")),

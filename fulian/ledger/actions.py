@@ -3,22 +3,39 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
+import secrets
+import unicodedata
 from collections.abc import Iterable
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
 from fulian.accounts.roles import Cap, Role
 from fulian.accounts.scope import memberships_of, scope_for
 from fulian.audit.actions import Where, record
+from fulian.files.actions import delete_stored, prepare_upload, save_prepared
 from fulian.orgs.actions import BulkItemError, ConflictError
 from fulian.orgs.models import OrgUnit
 from fulian.orgs.paths import is_within
 
 from . import periods
-from .models import CATEGORIES, KIND_FIELDS, BrandTag, LedgerRecord, PeriodException, RecordKind
+from .models import (
+    CATEGORIES,
+    KIND_FIELDS,
+    MAX_PHOTOS_PER_RECORD,
+    SIGNIN_KINDS,
+    Attendance,
+    BrandTag,
+    LedgerPhoto,
+    LedgerRecord,
+    PeriodException,
+    RecordKind,
+    SignInAttempt,
+    SignInSheet,
+)
 
 RECORD_FIELDS = (
     "kind",
@@ -258,3 +275,183 @@ def create_tag(actor, name: str, sort_order: int = 0) -> BrandTag:
     tag.save()
     record(actor, "ledger.tag.create", obj=tag, detail={"name": tag.name})
     return tag
+
+
+# --- photos and event sign-in (活动签到) ------------------------------------------------------------------------
+
+
+def add_photo(actor, rec: LedgerRecord, uploaded, caption: str = "") -> LedgerPhoto:
+    """Attach a photo (same rights as editing the record). The upload is checked before the transaction opens,
+    so a refused file leaves its audit event even though nothing is saved."""
+    _require_record(actor, rec.org_unit)
+    check_period_open(actor, rec.org_unit, rec.date)
+    caption = (caption or "").strip()
+    if len(caption) > 100:
+        raise ValidationError({"caption": "照片说明不能超过100个字。"})
+    _check_photo_room(rec)
+    prepared = prepare_upload(actor, uploaded, unit=rec.org_unit, allowed=("image",))
+    return _save_photo(actor, rec, prepared, caption)
+
+
+def _check_photo_room(rec: LedgerRecord) -> None:
+    if LedgerPhoto.objects.filter(record=rec).count() >= MAX_PHOTOS_PER_RECORD:
+        raise ValidationError(f"每条台账最多上传 {MAX_PHOTOS_PER_RECORD} 张照片,请先删除不需要的照片。")
+
+
+@transaction.atomic
+def _save_photo(actor, rec: LedgerRecord, prepared, caption: str) -> LedgerPhoto:
+    LedgerRecord.objects.select_for_update().filter(pk=rec.pk).values_list(
+        "pk"
+    ).first()  # one upload at a time
+    _check_photo_room(rec)
+    stored = save_prepared(actor, prepared, unit=rec.org_unit)
+    photo = LedgerPhoto.objects.create(record=rec, file=stored, caption=caption)
+    record(
+        actor,
+        "ledger.photo.add",
+        obj=photo,
+        where=Where.of(rec.org_unit),
+        detail={"record": rec.pk, "file": stored.pk, "sha256": stored.sha256},
+    )
+    return photo
+
+
+@transaction.atomic
+def remove_photo(actor, photo: LedgerPhoto) -> None:
+    rec = photo.record
+    _require_record(actor, rec.org_unit)
+    check_period_open(actor, rec.org_unit, rec.date)
+    record(
+        actor,
+        "ledger.photo.remove",
+        obj=photo,
+        where=Where.of(rec.org_unit),
+        detail={"record": rec.pk, "file": photo.file_id, "caption": photo.caption},
+    )
+    stored = photo.file
+    photo.delete()
+    delete_stored(actor, stored)
+
+
+SIGNIN_HOURS = (2, 4, 8, 24, 72)
+
+
+@transaction.atomic
+def open_signin(actor, rec: LedgerRecord, *, hours: int = 4) -> SignInSheet:
+    """Open (or reopen) the record's sign-in sheet for ``hours`` from now. The code stays the same on reopening,
+    so a printed QR code keeps working."""
+    _require_record(actor, rec.org_unit)
+    check_period_open(actor, rec.org_unit, rec.date)
+    if rec.kind not in SIGNIN_KINDS:
+        raise ValidationError("只有活动和培训可以开启签到。")
+    if hours not in SIGNIN_HOURS:
+        raise ValidationError({"hours": f"签到时长只能选择:{'、'.join(f'{h}小时' for h in SIGNIN_HOURS)}。"})
+    now = timezone.now()
+    sheet = SignInSheet.objects.select_for_update().filter(record=rec).first()
+    if sheet is None:
+        sheet = SignInSheet(record=rec, code=secrets.token_urlsafe(24), created_by=actor)
+    sheet.opens_at = now
+    sheet.closes_at = now + dt.timedelta(hours=hours)
+    sheet.active = True
+    sheet.save()
+    record(
+        actor,
+        "ledger.signin.open",
+        obj=sheet,
+        where=Where.of(rec.org_unit),
+        detail={"record": rec.pk, "closes_at": sheet.closes_at.isoformat()},
+    )
+    return sheet
+
+
+@transaction.atomic
+def close_signin(actor, sheet: SignInSheet) -> SignInSheet:
+    rec = sheet.record
+    _require_record(actor, rec.org_unit)
+    sheet.active = False
+    sheet.save(update_fields=["active"])
+    record(actor, "ledger.signin.close", obj=sheet, where=Where.of(rec.org_unit), detail={"record": rec.pk})
+    return sheet
+
+
+class RateLimited(ValidationError):
+    pass
+
+
+PHONE_RE = re.compile(r"^1[3-9]\d{9}$")
+
+
+def normalise_phone(raw: str) -> str:
+    """Full-width digits, spaces, dashes and a +86 prefix are what people type; the stored form is 11 digits."""
+    phone = re.sub(r"[\s\-()()]", "", unicodedata.normalize("NFKC", raw or ""))
+    if phone.startswith("+86"):
+        phone = phone[3:]
+    elif phone.startswith("86") and len(phone) == 13:
+        phone = phone[2:]
+    return phone
+
+
+def _signin_rate() -> int:
+    from django.conf import settings
+
+    return getattr(settings, "LEDGER_SIGNIN_RATE_PER_MINUTE", 20)
+
+
+def note_signin_attempt(sheet: SignInSheet, ip: str | None) -> None:
+    """Count this POST against (sheet, IP) over the last minute; RateLimited beyond the limit. The attempt is
+    stored in the database, so every app process sees it."""
+    now = timezone.now()
+    SignInAttempt.objects.filter(created_at__lt=now - dt.timedelta(days=1)).delete()
+    SignInAttempt.objects.create(sheet=sheet, ip=ip)
+    recent = SignInAttempt.objects.filter(sheet=sheet, created_at__gte=now - dt.timedelta(seconds=60))
+    recent = recent.filter(ip=ip) if ip else recent.filter(ip__isnull=True)
+    if recent.count() > _signin_rate():
+        raise RateLimited("签到过于频繁,请稍候一分钟再试。", code="rate_limited")
+
+
+def sign_in(sheet: SignInSheet, *, name: str, phone: str, ip: str | None) -> tuple[Attendance, bool]:
+    """A participant signs in without an account (actor None). Returns (attendance, created); the same phone a
+    second time returns the first attendance and created=False. Raises RateLimited / ValidationError."""
+    note_signin_attempt(sheet, ip)
+    now = timezone.now()
+    if not sheet.is_open(now):
+        if sheet.active and now < sheet.opens_at:
+            raise ValidationError("签到尚未开始。", code="closed")
+        raise ValidationError("本次活动的签到已经结束。", code="closed")
+    name = unicodedata.normalize("NFKC", name or "").strip()
+    phone = normalise_phone(phone)
+    errors: dict[str, list[str]] = {}
+    if not name:
+        errors["name"] = ["请填写姓名。"]
+    elif len(name) > 30:
+        errors["name"] = ["姓名不能超过30个字。"]
+    elif any(unicodedata.category(ch).startswith("C") for ch in name):
+        errors["name"] = ["姓名中含有不可见字符,请重新填写。"]
+    if not phone:
+        errors["phone"] = ["请填写手机号。"]
+    elif not PHONE_RE.match(phone):
+        errors["phone"] = ["请填写正确的11位手机号,例如 13800001234。"]
+    if errors:
+        raise ValidationError(errors)
+    return _record_attendance(sheet, name, phone, ip)
+
+
+@transaction.atomic
+def _record_attendance(sheet: SignInSheet, name: str, phone: str, ip: str | None) -> tuple[Attendance, bool]:
+    existing = Attendance.objects.filter(sheet=sheet, phone=phone).first()
+    if existing is not None:
+        return existing, False
+    try:
+        with transaction.atomic():
+            attendance = Attendance.objects.create(sheet=sheet, name=name, phone=phone, ip=ip)
+    except IntegrityError:  # the same phone, submitted twice at once
+        return Attendance.objects.get(sheet=sheet, phone=phone), False
+    record(
+        None,
+        "ledger.signin.attend",
+        obj=attendance,
+        where=Where.of(sheet.record.org_unit),
+        ip=ip,
+        detail={"sheet": sheet.pk, "record": sheet.record_id},
+    )
+    return attendance, True

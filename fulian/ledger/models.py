@@ -163,3 +163,102 @@ class PeriodException(models.Model):
 
     def __str__(self) -> str:
         return f"{self.org_unit} {self.month:%Y-%m} → {self.until}"
+
+
+# --- photos and event sign-in (活动签到) ----------------------------------------------------------------------
+
+MAX_PHOTOS_PER_RECORD = 9
+SIGNIN_KINDS = (RecordKind.ACTIVITY, RecordKind.TRAINING)
+
+
+class LedgerPhotoQuerySet(ScopedQuerySet):
+    scope_path_field = "record__org_unit__path"
+
+
+class LedgerPhoto(models.Model):
+    """A photo of a record; the image itself is a checked, EXIF-free ``files.StoredFile``."""
+
+    record = models.ForeignKey(LedgerRecord, on_delete=models.CASCADE, related_name="photos")
+    file = models.ForeignKey("files.StoredFile", on_delete=models.PROTECT, related_name="+")
+    caption = models.CharField("说明", max_length=100, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = LedgerPhotoQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        verbose_name = "台账照片"
+        verbose_name_plural = "台账照片"
+        constraints = [models.UniqueConstraint(fields=["file"], name="ledger_photo_file_unique")]
+
+    def __str__(self) -> str:
+        return self.caption or f"照片 {self.pk}"
+
+
+class SignInSheet(models.Model):
+    """The sign-in sheet of one activity or training: participants open /s/<code> on their phones."""
+
+    record = models.OneToOneField(LedgerRecord, on_delete=models.CASCADE, related_name="signin_sheet")
+    code = models.CharField("签到码", max_length=43, unique=True)
+    opens_at = models.DateTimeField("开始时间")
+    closes_at = models.DateTimeField("截止时间")
+    active = models.BooleanField("开放", default=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "签到表"
+        verbose_name_plural = "签到表"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(closes_at__gt=models.F("opens_at")), name="signin_window_valid"
+            ),
+            models.CheckConstraint(condition=Q(code__length__gte=16), name="signin_code_long"),
+        ]
+
+    def __str__(self) -> str:
+        return f"签到:{self.record}"
+
+    def is_open(self, now) -> bool:
+        return self.active and self.opens_at <= now < self.closes_at
+
+
+class Attendance(models.Model):
+    """One participant signed in, once per phone number and sheet."""
+
+    sheet = models.ForeignKey(SignInSheet, on_delete=models.CASCADE, related_name="attendances")
+    name = models.CharField("姓名", max_length=30)
+    phone = models.CharField("手机号", max_length=11)  # normalised: 11 digits, no spaces or +86
+    created_at = models.DateTimeField("签到时间", auto_now_add=True)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        verbose_name = "签到记录"
+        verbose_name_plural = "签到记录"
+        constraints = [
+            models.UniqueConstraint(fields=["sheet", "phone"], name="attendance_once_per_phone"),
+            models.CheckConstraint(
+                condition=Q(phone__length=11) & Q(phone__startswith="1"), name="attendance_phone_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class SignInAttempt(models.Model):
+    """One POST to a public sign-in page; the rate limit counts these per sheet and IP (works across
+    processes, unlike a per-process counter). Rows older than a day are pruned on the way."""
+
+    sheet = models.ForeignKey(SignInSheet, on_delete=models.CASCADE, related_name="+")
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["sheet", "ip", "created_at"], name="signin_attempt_sheet_ip")]
+
+    def __str__(self) -> str:
+        return f"{self.sheet_id} {self.ip} {self.created_at}"

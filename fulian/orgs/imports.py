@@ -95,6 +95,9 @@ class Spec:
     action: str
     columns: tuple[Column, ...]
     notes: tuple[str, ...]
+    # headers that together tell this spec's files from a sibling's (whose required headers may be the same)
+    signature: tuple[str, ...] = ()
+    chooser: str = "导入内容"  # the import form's label where the user picks the spec
 
     def column(self, key: str) -> Column:
         return next(c for c in self.columns if c.key == key)
@@ -362,6 +365,11 @@ def template_bytes(kind: str) -> bytes:
         spec = SPECS[kind]
     except KeyError:
         raise ValueError(f"unknown import kind: {kind!r}") from None
+    return spec_template_bytes(spec)
+
+
+def spec_template_bytes(spec: Spec) -> bytes:
+    """The .xlsx template of any ``Spec`` (also used by other apps' imports)."""
     wb = Workbook()
     ws = wb.active
     ws.title = spec.sheet
@@ -480,8 +488,13 @@ def _data_sheet(wb, spec: Spec):
     raise _FileError(NO_DATA)
 
 
-def _read_rows(data: bytes, spec: Spec) -> list[tuple[int, dict[str, Any]]]:
-    """The non-blank data rows as (row number, {column key: cleaned value}); raises _FileError."""
+def _read_rows(
+    data: bytes, spec: Spec, family: Iterable[Spec] | None = None
+) -> list[tuple[int, dict[str, Any]]]:
+    """The non-blank data rows as (row number, {column key: cleaned value}); raises _FileError.
+
+    ``family``: the specs a user chooses between on the same form (default: units and cadres), so a file of
+    the wrong one is named as such."""
     if not data:
         raise _FileError("上传的文件是空的。")
     if data.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):
@@ -497,7 +510,7 @@ def _read_rows(data: bytes, spec: Spec) -> list[tuple[int, dict[str, Any]]]:
         try:
             ws = _data_sheet(wb, spec)
             ws.reset_dimensions()  # trust the cells, not the (often wrong) <dimension> of generated files
-            return _parse_sheet(ws.iter_rows(values_only=True), spec)
+            return _parse_sheet(ws.iter_rows(values_only=True), spec, family)
         except _FileError:
             raise
         except Exception as exc:  # a truncated member or bad XML only shows up while iterating
@@ -506,7 +519,10 @@ def _read_rows(data: bytes, spec: Spec) -> list[tuple[int, dict[str, Any]]]:
             wb.close()
 
 
-def _parse_sheet(rows: Iterator[Sequence[Any]], spec: Spec) -> list[tuple[int, dict[str, Any]]]:
+def _parse_sheet(
+    rows: Iterator[Sequence[Any]], spec: Spec, family: Iterable[Spec] | None = None
+) -> list[tuple[int, dict[str, Any]]]:
+    others = [s for s in (SPECS.values() if family is None else family) if s is not spec]
     header = next(rows, None)
     if header is None or all(_clean(v) is None for v in header):
         # an empty sheet; a sheet whose first row is blank but has data below is a header problem
@@ -523,13 +539,25 @@ def _parse_sheet(rows: Iterator[Sequence[Any]], spec: Spec) -> list[tuple[int, d
             raise _FileError(f"列“{spec.column(key).header}”出现了两次,请使用导入模板。")
         positions[key] = i
     missing = [c.header for c in spec.columns if c.required and c.key not in positions]
+    found = {_header_key(v) for v in header}
+
+    def looks_like(other: Spec) -> bool:
+        headers = other.signature or [c.header for c in other.columns if c.required]
+        return all(h in found for h in headers)
+
     if missing:
         message = f"第 1 行的列名不对,缺少必需的列:{'、'.join(missing)}。请下载导入模板,按模板的列名填写。"
-        other = next(s for s in SPECS.values() if s is not spec)
-        found = {_header_key(v) for v in header}
-        if all(c.header in found for c in other.columns if c.required):
-            message += f"这个文件看起来是{other.what}导入文件,请在“导入内容”中选择“{other.what}”。"
+        other = next((o for o in others if looks_like(o)), None)
+        if other is not None:
+            message += f"这个文件看起来是{other.what}导入文件,请在“{other.chooser}”中选择“{other.what}”。"
         raise _FileError(message)
+    if spec.signature and not all(h in found for h in spec.signature):
+        other = next((o for o in others if looks_like(o)), None)
+        if other is not None:
+            raise _FileError(
+                f"第 1 行的列名与{spec.what}导入模板不符,这个文件看起来是{other.what}导入文件,"
+                f"请在“{other.chooser}”中选择“{other.what}”,或下载{spec.what}导入模板按模板填写。"
+            )
     result = []
     for number, row in enumerate(rows, start=2):
         values = {key: _clean(row[i]) if i < len(row) else None for key, i in positions.items()}
@@ -751,13 +779,14 @@ def _run(
     check: Callable[[Scope, list[tuple[int, dict[str, Any]]]], tuple[list, list[RowError]]],
     create: Callable[[list], None],
     place: Callable[[list], Where],
+    family: Iterable[Spec] | None = None,
 ) -> ImportResult:
     filename = _filename(fileobj)
     scope = _scope(actor, cap)
     if not scope:
         return _fail(actor, spec, filename, 0, [RowError(None, no_permission)])
     try:
-        rows = _read_rows(_read_bytes(fileobj), spec)
+        rows = _read_rows(_read_bytes(fileobj), spec, family)
     except _FileError as exc:
         return _fail(actor, spec, filename, 0, [RowError(None, exc.message)])
     plans, errors = check(scope, rows)

@@ -92,13 +92,11 @@ def check_period_open(actor, unit: OrgUnit, day: dt.date) -> None:
     today = timezone.localdate()
     if not periods.is_locked(day, today) or is_leader_over(actor, unit) or has_exception(unit, day, today):
         return
-    raise PermissionDenied(
-        f"{day:%Y年%m月}的台账已于{periods.lock_date(day):%Y年%m月%d日}锁定,"
-        "如需补录或修改,请联系上级妇联开通补录,或由主席修改。"
-    )
+    raise PermissionDenied(periods.lock_message(day) + "如需补录或修改,请联系上级妇联开通补录,或由主席修改。")
 
 
-def _validate(record: LedgerRecord) -> None:
+def validate_record(record: LedgerRecord) -> None:
+    """The rules every record passes, whether typed, imported or sent through the API (ValidationError)."""
     errors: dict[str, list[str]] = {}
     if record.kind not in RecordKind.values:
         errors.setdefault("kind", []).append("请选择台账类别。")
@@ -116,6 +114,15 @@ def _validate(record: LedgerRecord) -> None:
         and record.employed > record.recommended_jobs + record.participants
     ):
         errors.setdefault("employed", []).append("实现就业人数不能多于参训人数与推荐就业人数之和。")
+    for name, label in (("amount", "金额"), ("avg_income", "人均增收")):
+        value = getattr(record, name)
+        if value is not None and value < 0:
+            errors.setdefault(name, []).append(f"{label}不能为负数。")
+    unit = record.org_unit if record.org_unit_id else None
+    if unit is not None and unit.closed_on is not None and record.date and record.date >= unit.closed_on:
+        errors.setdefault("date", []).append(
+            f"“{unit.name}”已于{unit.closed_on:%Y年%m月%d日}撤销,不能记录撤销之后的工作。"
+        )
     # a kind's irrelevant columns stay zero/blank, so the roll-up never counts them by accident
     if record.kind in KIND_FIELDS:
         for name in set(RECORD_FIELDS) - set(KIND_FIELDS[record.kind]) - _COMMON:
@@ -150,7 +157,7 @@ def create_record(actor, *, org_unit: OrgUnit, tags: Iterable[BrandTag] = (), **
     _require_record(actor, org_unit)
     _check_unknown(fields)
     rec = LedgerRecord(org_unit=org_unit, created_by=actor if actor is not None else None, **fields)
-    _validate(rec)
+    validate_record(rec)
     check_period_open(actor, org_unit, rec.date)
     rec.save()
     tags = list(tags)
@@ -169,7 +176,7 @@ def update_record(actor, rec: LedgerRecord, *, expected_version: int, tags=None,
     before = {k: str(getattr(rec, k)) for k in changes}
     for k, v in changes.items():
         setattr(rec, k, v)
-    _validate(rec)
+    validate_record(rec)
     check_period_open(actor, rec.org_unit, rec.date)  # moving a record into a locked month counts too
     updated = LedgerRecord.objects.filter(pk=rec.pk, version=expected_version).update(
         **{k: getattr(rec, k) for k in RECORD_FIELDS}, version=F("version") + 1, updated_at=timezone.now()
@@ -214,7 +221,7 @@ def create_records(
             _require_record(actor, unit)
             _check_unknown(fields)
             rec = LedgerRecord(org_unit=unit, created_by=actor, **fields)
-            _validate(rec)
+            validate_record(rec)
             check_period_open(actor, unit, rec.date)
         except (ValidationError, PermissionDenied) as exc:
             raise BulkItemError(index, exc) from exc

@@ -4,7 +4,7 @@ The reading, cell parsing, row errors and the all-or-nothing run are those of ``
 module only describes the columns of each kind and checks a row against the ledger's rules:
 
 1. the unit code must name a unit the actor can see; only the unit's own people may record its ledger;
-2. the row must pass the same validation as the quick-entry form (``actions._validate``: categories, no future
+2. the row must pass the same validation as the quick-entry form (``actions.validate_record``: categories, no future
    date, 人次 ≥ 人数 …), its month must not be locked (unless a leader or a 补录 exception), its brand tags
    must exist;
 3. only if no row has a problem, ``actions.create_records`` writes them all in one transaction.
@@ -207,10 +207,7 @@ class _Cells(base._Cells):
 
 
 def _locked_message(day: dt.date) -> str:
-    return (
-        f"{day:%Y年%m月}的台账已于{periods.lock_date(day):%Y年%m月%d日}锁定,不能导入;"
-        "如需补录,请联系上级妇联开通该月补录"
-    )
+    return periods.lock_message(day).rstrip("。") + ",不能导入;如需补录,请联系上级妇联开通该月补录"
 
 
 def _check(actor, kind: str):
@@ -251,7 +248,7 @@ def _check(actor, kind: str):
             row_tags = cells.tags("tags", tags)
             if not cells.problems:
                 try:  # the very rules of the quick-entry form
-                    actions._validate(LedgerRecord(org_unit=unit, **fields))
+                    actions.validate_record(LedgerRecord(org_unit=unit, **fields))
                 except ValidationError as exc:
                     cells.problems.extend(m.rstrip("。") for m in exc.messages)
             problems[number] = cells.problems

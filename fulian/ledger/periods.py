@@ -32,6 +32,11 @@ def lock_date(record_date: dt.date) -> dt.date:
     return month_end(record_date) + dt.timedelta(days=settings.LEDGER_LOCK_DAYS + 1)
 
 
+def lock_message(record_date: dt.date) -> str:
+    """The one wording of a lock, for the form, the import and the API."""
+    return f"{record_date:%Y年%m月}的台账已于{lock_date(record_date):%Y年%m月%d日}锁定。"
+
+
 def is_locked(record_date: dt.date, today: dt.date) -> bool:
     return today >= lock_date(record_date)
 

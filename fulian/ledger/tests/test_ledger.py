@@ -55,6 +55,32 @@ def test_validation_messages_are_chinese_and_nothing_is_saved(cast):
     assert not LedgerRecord.objects.exists()
 
 
+def test_negative_money_is_refused_by_the_action_not_the_database(cast):
+    with pytest.raises(ValidationError) as exc:
+        actions.create_record(
+            cast.users.a1_staff,
+            org_unit=cast.village_a1,
+            kind=RecordKind.SERVICE,
+            category="帮扶",
+            title="困难妇女慰问",
+            date=dt.date.today(),
+            amount=-100,
+        )
+    assert exc.value.message_dict["amount"] == ["金额不能为负数。"]
+    assert not LedgerRecord.objects.exists()
+
+
+def test_work_after_a_unit_was_closed_is_refused_but_earlier_work_is_kept(cast):
+    today = dt.date.today()
+    update_unit(None, cast.village_a1, closed_on=today - dt.timedelta(days=3))
+    cast.village_a1.refresh_from_db()
+    with pytest.raises(ValidationError) as exc:
+        training(cast.village_a1, None, day=today - dt.timedelta(days=1))
+    assert "已于" in exc.value.message_dict["date"][0] and "撤销" in exc.value.message_dict["date"][0]
+    kept = training(cast.village_a1, None, day=today - dt.timedelta(days=4))
+    assert list(LedgerRecord.objects.all()) == [kept]
+
+
 def test_columns_of_another_kind_stay_zero(cast):
     rec = activity(cast.village_a1, cast.users.a1_staff, people=40)
     actions.update_record(cast.users.a1_staff, rec, expected_version=rec.version, sessions=9)

@@ -17,6 +17,7 @@ from fulian.accounts.roles import Cap, Role
 from fulian.accounts.scope import memberships_of, scope_for
 from fulian.audit.actions import Where, record
 from fulian.files.actions import delete_stored, prepare_upload, save_prepared
+from fulian.lib.sensitive import index_lookup
 from fulian.orgs.actions import BulkItemError, ConflictError
 from fulian.orgs.models import OrgUnit
 from fulian.orgs.paths import is_within
@@ -445,14 +446,15 @@ def sign_in(sheet: SignInSheet, *, name: str, phone: str, ip: str | None) -> tup
 
 @transaction.atomic
 def _record_attendance(sheet: SignInSheet, name: str, phone: str, ip: str | None) -> tuple[Attendance, bool]:
-    existing = Attendance.objects.filter(sheet=sheet, phone=phone).first()
+    same_phone = Attendance.objects.filter(index_lookup(Attendance, "phone_index", phone), sheet=sheet)
+    existing = same_phone.first()
     if existing is not None:
         return existing, False
     try:
         with transaction.atomic():
             attendance = Attendance.objects.create(sheet=sheet, name=name, phone=phone, ip=ip)
     except IntegrityError:  # the same phone, submitted twice at once
-        return Attendance.objects.get(sheet=sheet, phone=phone), False
+        return same_phone.get(), False
     record(
         None,
         "ledger.signin.attend",

@@ -55,8 +55,3 @@ def media_of(actor, record: LedgerRecord) -> RecordMedia:
     return RecordMedia(
         record=record, photos=photos, sheet=sheet, can_edit=can_record_for(actor, record.org_unit)
     )
-
-
-def mask_phone(phone: str) -> str:
-    """138****5678"""
-    return f"{phone[:3]}****{phone[-4:]}" if len(phone) == 11 else "*" * len(phone)

@@ -7,6 +7,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from fulian.lib.sensitive import BlindIndexField, EncryptedTextField
 from fulian.orgs.models import OrgUnit, ScopedQuerySet
 
 
@@ -229,8 +230,10 @@ class Attendance(models.Model):
     """One participant signed in, once per phone number and sheet."""
 
     sheet = models.ForeignKey(SignInSheet, on_delete=models.CASCADE, related_name="attendances")
-    name = models.CharField("姓名", max_length=30)
-    phone = models.CharField("手机号", max_length=11)  # normalised: 11 digits, no spaces or +86
+    # Personal information of members of the public: encrypted at rest, masked on the page (DESIGN.md §3).
+    name = EncryptedTextField("姓名", purpose="ledger.attendance.name", kind="name")
+    phone = EncryptedTextField("手机号", purpose="ledger.attendance.phone", kind="phone")  # 11 digits
+    phone_index = BlindIndexField(source="phone")  # one sign-in per phone and sheet, without plaintext
     created_at = models.DateTimeField("签到时间", auto_now_add=True)
     ip = models.GenericIPAddressField(null=True, blank=True)
 
@@ -239,10 +242,7 @@ class Attendance(models.Model):
         verbose_name = "签到记录"
         verbose_name_plural = "签到记录"
         constraints = [
-            models.UniqueConstraint(fields=["sheet", "phone"], name="attendance_once_per_phone"),
-            models.CheckConstraint(
-                condition=Q(phone__length=11) & Q(phone__startswith="1"), name="attendance_phone_valid"
-            ),
+            models.UniqueConstraint(fields=["sheet", "phone_index"], name="attendance_once_per_phone_index"),
         ]
 
     def __str__(self) -> str:

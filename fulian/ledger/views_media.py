@@ -157,20 +157,19 @@ def _sheet_or_404(rec) -> SignInSheet:
 @login_required
 @require_GET
 def attendance_list(request, record_id: int):
-    """Who signed in (phones masked); the full numbers only in the export, for those who may edit."""
+    """Who signed in (names and phones masked); in full only in the export, for those who may edit."""
     rec = queries.access_record(request.user, record_id)
     sheet = _sheet_or_404(rec)
     page = Paginator(media_queries.attendances_of(sheet), ATTENDANCE_PAGE_SIZE).get_page(
         request.GET.get("page")
     )
-    rows = [(a, media_queries.mask_phone(a.phone)) for a in page.object_list]
     context = {
         "record": rec,
         "unit": rec.org_unit,
         "crumbs": breadcrumbs(rec.org_unit, scope_for(request.user, Cap.VIEW_ORG)),
         "sheet": sheet,
         "page": page,
-        "rows": rows,
+        "rows": page.object_list,
         "start_index": page.start_index(),
         "can_edit": actions.can_record_for(request.user, rec.org_unit),
     }
@@ -186,8 +185,8 @@ def attendance_export(request, record_id: int):
     rows = [
         [
             i,
-            a.name,
-            a.phone if full else media_queries.mask_phone(a.phone),
+            a.name.reveal() if full else str(a.name),
+            a.phone.reveal() if full else str(a.phone),
             timezone.localtime(a.created_at).strftime("%Y-%m-%d %H:%M:%S"),
         ]
         for i, a in enumerate(media_queries.attendances_of(sheet).iterator(chunk_size=2000), start=1)

@@ -5,7 +5,7 @@ import io
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.urls import reverse
 from django.utils import timezone
 from openpyxl import load_workbook
@@ -13,6 +13,7 @@ from openpyxl import load_workbook
 from fulian.audit.models import AuditEvent
 from fulian.ledger import actions
 from fulian.ledger.models import Attendance, RecordKind, SignInAttempt, SignInSheet
+from fulian.lib.sensitive import index_lookup
 
 from .builders import activity, training
 
@@ -81,7 +82,11 @@ def test_participant_signs_in_without_an_account(cast, sheet, client):
     response = _sign(client, sheet)
     assert response.status_code == 200 and "签到成功" in response.content.decode()
     attendance = Attendance.objects.get()
-    assert (attendance.name, attendance.phone, attendance.ip) == ("王秀兰", PHONE, "10.0.0.1")
+    assert (attendance.name.reveal(), attendance.phone.reveal(), attendance.ip) == (
+        "王秀兰",
+        PHONE,
+        "10.0.0.1",
+    )
     event = AuditEvent.objects.get(action="ledger.signin.attend")
     assert (
         event.actor_id is None and event.org_unit_id == cast.village_a1.pk and PHONE not in str(event.detail)
@@ -93,9 +98,9 @@ def test_the_same_phone_twice_says_already_signed_in(cast, sheet, client, login)
     again = _sign(client, sheet, name="王秀兰2", phone="+86 138-1234-5678")
     assert "您已签到" in again.content.decode()
     assert "王秀兰" not in again.content.decode()  # who owns a number is not told to whoever types it
-    assert Attendance.objects.count() == 1 and Attendance.objects.get().name == "王秀兰"
+    assert Attendance.objects.count() == 1 and Attendance.objects.get().name.reveal() == "王秀兰"
     _sign(client, sheet, name="李梅", phone="１３９００００１１１１")  # full-width digits from a Chinese IME
-    assert Attendance.objects.filter(phone="13900001111").exists()
+    assert Attendance.objects.filter(index_lookup(Attendance, "phone_index", "13900001111")).exists()
     block = login(cast.users.a1_staff).get(reverse("ledger_media:media", args=[sheet.record_id]))
     assert "签到人数 <strong>2</strong> 人 · 填报参加人数 <strong>40</strong> 人" in block.content.decode()
 
@@ -104,6 +109,16 @@ def test_the_database_refuses_a_duplicate_phone(sheet):
     Attendance.objects.create(sheet=sheet, name="甲", phone=PHONE)
     with pytest.raises(IntegrityError), transaction.atomic():
         Attendance.objects.create(sheet=sheet, name="乙", phone=PHONE)
+
+
+def test_names_and_phones_are_encrypted_at_rest(cast, sheet, client):
+    _sign(client, sheet)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT name, phone, phone_index FROM ledger_attendance")
+        (row,) = cursor.fetchall()
+    dump = " ".join(str(v) for v in row)
+    assert "王秀兰" not in dump and PHONE not in dump and PHONE[-4:] not in dump
+    assert row[0].startswith("v1:") and row[1].startswith("v1:") and len(row[2]) == 32
 
 
 @pytest.mark.parametrize(
@@ -192,6 +207,7 @@ def test_attendance_list_masks_phones(cast, sheet, client, login, django_assert_
         response = staff.get(url)
     html = response.content.decode()
     assert "138****5670" in html and "13812345670" not in html
+    assert "参**0" in html and "参加者0" not in html
     assert html.count("<tr>") == 6 and "签到 <strong>5</strong> 人" in html
 
 
@@ -204,7 +220,7 @@ def test_export_full_phones_only_for_those_who_may_edit(cast, sheet, client, log
     assert rows[2][:3] == (1, "王秀兰", PHONE)
     above = login(cast.users.a_staff).get(reverse("ledger_media:attendance_export", args=[sheet.record_id]))
     rows = list(load_workbook(io.BytesIO(above.content)).active.iter_rows(values_only=True))
-    assert rows[2][:3] == (1, "王秀兰", "138****5678")
+    assert rows[2][:3] == (1, "王*兰", "138****5678")
     events = AuditEvent.objects.filter(action="ledger.signin.export").order_by("id")
     assert [(e.actor_id, e.detail["full_phones"]) for e in events] == [
         (cast.users.a1_staff.pk, True),

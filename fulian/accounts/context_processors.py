@@ -1,3 +1,5 @@
+from django.utils.functional import SimpleLazyObject
+
 from .roles import Cap
 from .scope import home_unit, memberships_of, scope_for
 
@@ -12,4 +14,7 @@ def memberships(request):
         "can_view_audit": bool(scope_for(user, Cap.VIEW_AUDIT)),
         "can_manage_org": bool(scope_for(user, Cap.MANAGE_ORG)),
         "can_edit_cadres": bool(scope_for(user, Cap.EDIT_CADRES)),
+        "can_view_work": bool(scope_for(user, Cap.VIEW_WORK)),
+        # the nav's unread badge: one COUNT on an index, only on pages that render the nav (not htmx partials)
+        "unread_notices": SimpleLazyObject(lambda: user.notifications.filter(read_at__isnull=True).count()),
     }

@@ -126,12 +126,13 @@ def test_audit_log_query_count(cast, login, django_assert_num_queries):
         record(cast.users.a_staff, f"test.{i}", where=Where.of(cast.town_a))
     client = login(cast.users.a_auditor)
     client.get("/audit/")  # warm the session
-    # session, user, memberships, count, page, then the idle-expiry session touch (savepoint, update, release)
-    with django_assert_num_queries(8):
+    # session, user, memberships, count, page, the nav's unread-notice count, then the idle-expiry session
+    # touch (savepoint, update, release)
+    with django_assert_num_queries(9):
         client.get("/audit/")
     for i in range(10):
         record(cast.users.a_staff, f"test.more.{i}", where=Where.of(cast.town_a))
-    with django_assert_num_queries(8):
+    with django_assert_num_queries(9):
         client.get("/audit/")
 
 

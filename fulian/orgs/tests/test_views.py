@@ -22,12 +22,13 @@ def grow(cast, n=10):
 
 
 PAGES = {
-    # url template: queries per request (session, user, memberships, page's own queries, session touch x3)
-    "/orgs/units/{a}/": 13,
-    "/orgs/units/{a}/tree/": 10,
+    # url template: queries per request (session, user, memberships, page's own queries, session touch x3;
+    # full pages +1 for the nav's unread-notice COUNT; the unit page +1 for 我的待办 on the user's own unit)
+    "/orgs/units/{a}/": 15,
+    "/orgs/units/{a}/tree/": 11,
     "/orgs/units/{a}/children/": 8,
-    "/orgs/units/{a}/cadres/": 9,
-    "/orgs/units/{a}/cadre-stats/": 9,
+    "/orgs/units/{a}/cadres/": 10,
+    "/orgs/units/{a}/cadre-stats/": 10,
 }
 
 

@@ -8,6 +8,7 @@ handler403 = "fulian.audit.views.permission_denied"
 urlpatterns = [
     path("", org_views.home, name="home"),
     path("accounts/", include("fulian.accounts.urls")),
+    path("i18n/", include("django.conf.urls.i18n")),
     path("orgs/", include("fulian.orgs.urls")),
     path("audit/", include("fulian.audit.urls")),
     path("ledger/", include("fulian.ledger.urls")),

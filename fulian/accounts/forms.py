@@ -1,5 +1,6 @@
 from django import forms
 from django.contrib.auth import authenticate
+from django.utils.translation import gettext_lazy as _
 
 from fulian.audit.context import client_ip
 
@@ -8,16 +9,16 @@ from . import actions
 
 class LoginForm(forms.Form):
     username = forms.CharField(
-        label="用户名或手机号",
+        label=_("用户名或手机号"),
         max_length=150,
         widget=forms.TextInput(attrs={"autofocus": True, "autocomplete": "username"}),
     )
     password = forms.CharField(
-        label="密码", strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "current-password"})
+        label=_("密码"), strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "current-password"})
     )
 
-    LOCKED = "登录失败次数过多,账号或本机已被暂时锁定,请 15 分钟后再试,或联系系统管理员。"
-    INVALID = "用户名(手机号)或密码不正确。"
+    LOCKED = _("登录失败次数过多,账号或本机已被暂时锁定,请 15 分钟后再试,或联系系统管理员。")
+    INVALID = _("用户名(手机号)或密码不正确。")
 
     def __init__(self, request, *args, **kwargs):
         self.request = request

@@ -13,8 +13,10 @@ from fulian.accounts.models import User
 from fulian.accounts.roles import Role
 from fulian.orgs.actions import create_cadre, create_home, create_unit
 from fulian.orgs.models import Education, HomeKind, Kind, OrgUnit, Position
+from fulian.supervision.demo import seed_demo_tasks
 
 from . import names
+from .ledger import build_demo_ledger
 
 DEMO_ROOT_CODE = "DEMO-QH"
 DEMO_PASSWORD = "Fulian2026"
@@ -208,6 +210,8 @@ def build_demo_county(seed: int = 1) -> list[DemoAccount]:
     for i, town in enumerate(townships[:2], start=1):
         accounts.append(_account(f"township{i}_staff", Role.STAFF, town))
         accounts.append(_account(f"village{i}_staff", Role.STAFF, villages_by_township[town.pk][0]))
+    build_demo_ledger(county, seed=seed)
+    seed_demo_tasks(county)  # after the ledger: the tasks' forms are pre-filled from it
     return accounts
 
 

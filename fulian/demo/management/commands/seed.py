@@ -4,7 +4,10 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from fulian.demo.county import build_demo_county, existing_demo_accounts
+from fulian.demo.county import DEMO_ROOT_CODE, build_demo_county, existing_demo_accounts
+from fulian.demo.ledger import build_demo_ledger, has_ledger
+from fulian.orgs.models import OrgUnit
+from fulian.supervision.demo import seed_demo_tasks
 
 
 class Command(BaseCommand):
@@ -29,6 +32,11 @@ class Command(BaseCommand):
             self.stdout.write(f"已生成示范县(用时 {time.monotonic() - started:.1f} 秒)。")
         else:
             self.stdout.write("示范县已存在,未重复生成。")
+            county = OrgUnit.objects.get(code=DEMO_ROOT_CODE)
+            if not has_ledger(county):  # a county seeded before the ledger existed
+                count = build_demo_ledger(county, seed=options["seed"])
+                self.stdout.write(f"已补充示范县近一年的工作台账 {count} 条。")
+            seed_demo_tasks(county)  # re-runnable: adds only the demo tasks that are missing
         if not accounts:
             raise CommandError("示范县存在但没有账号。")
         self.stdout.write(f"演示账号(密码均为 {accounts[0].password}):")

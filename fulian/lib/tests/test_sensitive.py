@@ -334,10 +334,19 @@ def test_rotate_command_fails_loudly_on_undecryptable_rows(Person, keys, monkeyp
     assert AuditEvent.objects.get(action="accounts.data_key.rotated").outcome == "failure"
 
 
-def test_rotate_command_without_encrypted_models(db, keys):
+def test_rotate_command_without_encrypted_models(db, keys, monkeypatch):
+    from fulian.accounts.management.commands import rotate_data_key
+
+    monkeypatch.setattr(rotate_data_key, "models_to_rotate", lambda: [])
     out = io.StringIO()
     call_command("rotate_data_key", "--check", stdout=out)
     assert "没有含加密字段的数据表" in out.getvalue()
+
+
+def test_rotate_command_finds_the_real_encrypted_models(db, keys):
+    out = io.StringIO()
+    call_command("rotate_data_key", "--check", stdout=out)
+    assert "ledger.Attendance:无数据" in out.getvalue()  # sign-in names and phones (fulian/ledger)
     out = io.StringIO()
     call_command("rotate_data_key", "--generate-key", stdout=out)
     assert len(crypto.parse_key(out.getvalue().strip())) == 32

@@ -16,6 +16,7 @@ Environment:
   BENCH_REPS            timed repetitions per figure (default 50, 20 with --province, 20 for the ledger;
                         each after 2 warm-ups)
   BENCH_LEDGER_FACTOR   scales the ledger's records per unit (default 1: ~967,000 records on both backends)
+  BENCH_WRITES          create_record/delete_record calls timed with and without the monthly totals (200)
 """
 
 from __future__ import annotations
@@ -169,13 +170,17 @@ def run_ledger() -> None:
             "county": first["county"],
             "build": {backend: run["build"] for backend, run in runs.items()},
             "reused": {backend: run["reused"] for backend, run in runs.items()},
+            "month_totals": {backend: run.get("month_totals") for backend, run in runs.items()},
         },
         "method": {
             "reps": first["reps"],
             "warmups": first["warmups"],
             "timer": "time.perf_counter; ours and raw SQL alternate within each repetition",
+            "baselines": "raw_sql_ms: hand-written SQL over the records (the ratio that counts); "
+            "raw_table_sql_ms: hand-written SQL over the monthly totals (whole years only)",
         },
         "results": results,
+        "write_cost": {backend: run.get("write_cost") for backend, run in runs.items()},
         "goals": goals,
         "notes": notes,
     }

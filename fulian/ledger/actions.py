@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import secrets
+import time
 import unicodedata
 from collections.abc import Iterable
 
@@ -22,7 +23,7 @@ from fulian.orgs.actions import BulkItemError, ConflictError
 from fulian.orgs.models import OrgUnit
 from fulian.orgs.paths import is_within
 
-from . import periods
+from . import periods, totals
 from .models import (
     CATEGORIES,
     KIND_FIELDS,
@@ -161,6 +162,7 @@ def create_record(actor, *, org_unit: OrgUnit, tags: Iterable[BrandTag] = (), **
     validate_record(rec)
     check_period_open(actor, org_unit, rec.date)
     rec.save()
+    totals.Deltas().add(totals.record_values(rec)).apply()
     tags = list(tags)
     if tags:
         rec.tags.set(tags)
@@ -179,11 +181,13 @@ def update_record(actor, rec: LedgerRecord, *, expected_version: int, tags=None,
         setattr(rec, k, v)
     validate_record(rec)
     check_period_open(actor, rec.org_unit, rec.date)  # moving a record into a locked month counts too
+    stored = totals.stored_values(rec.pk)  # what the monthly totals hold for it (locked until commit)
     updated = LedgerRecord.objects.filter(pk=rec.pk, version=expected_version).update(
         **{k: getattr(rec, k) for k in RECORD_FIELDS}, version=F("version") + 1, updated_at=timezone.now()
     )
-    if not updated:
+    if not updated or stored is None:
         raise ConflictError()
+    totals.Deltas().add(stored, -1).add(totals.record_values(rec)).apply()
     if tags is not None:
         rec.tags.set(list(tags))
     rec.refresh_from_db()
@@ -201,6 +205,11 @@ def update_record(actor, rec: LedgerRecord, *, expected_version: int, tags=None,
 def delete_record(actor, rec: LedgerRecord) -> None:
     _require_record(actor, rec.org_unit)
     check_period_open(actor, rec.org_unit, rec.date)
+    # the monthly totals before the audit event, as in every ledger write: one lock order (the month row,
+    # then the audit chain head), so two writers cannot deadlock on them
+    stored = totals.stored_values(rec.pk)  # the saved figures, not the caller's copy
+    if stored is not None:
+        totals.Deltas().add(stored, -1).apply()
     record(
         actor,
         "ledger.record.delete",
@@ -228,6 +237,7 @@ def create_records(
             raise BulkItemError(index, exc) from exc
         recs.append(rec)
     LedgerRecord.objects.bulk_create(recs, batch_size=500)
+    totals.deltas_for(totals.record_values(rec) for rec in recs).apply()  # one upsert per 500 unit-months
     through = LedgerRecord.tags.through
     through.objects.bulk_create(
         [
@@ -250,6 +260,19 @@ def create_records(
             detail={"count": len(ids), "ids": ids, "source": source},
         )
     return recs
+
+
+def rebuild_month_totals(actor, unit: OrgUnit) -> dict:
+    """Recompute the monthly totals of ``unit``'s subtree from the records (``fulian ledger_rebuild_totals``).
+    Idempotent. Not one transaction: the unit's own rows, then one transaction per child branch, each holding
+    off the actions' upserts only while its branch is recomputed (fulian/ledger/totals.py)."""
+    if actor is not None and not scope_for(actor, Cap.MANAGE_ORG).is_root:
+        raise PermissionDenied("只有最上级单位可以重算台账月度合计。")
+    started = time.perf_counter()
+    figures = totals.rebuild(unit)
+    figures["seconds"] = round(time.perf_counter() - started, 2)
+    record(actor, "ledger.month_totals.rebuild", obj=unit, where=Where.of(unit), detail=figures)
+    return figures
 
 
 @transaction.atomic

@@ -262,3 +262,48 @@ class SignInAttempt(models.Model):
 
     def __str__(self) -> str:
         return f"{self.sheet_id} {self.ip} {self.created_at}"
+
+
+# --- the maintained monthly figures (fulian/ledger/totals.py) ------------------------------------------------
+
+
+class LedgerMonthTotal(models.Model):
+    """The roll-up indicators of one unit's own records in one month, kept equal to the records by the actions
+    in the same transaction as every record write (never a nightly job): the roll-up reads whole months here and
+    only a period's partial edge months from the records. One column per key of ``queries.INDICATORS``; keyed
+    by unit id, not path, so moving a unit changes nothing here. Rows that fall back to all zero stay."""
+
+    org_unit = models.ForeignKey(OrgUnit, on_delete=models.CASCADE, related_name="+")
+    month = models.DateField("月份")  # first day of the month
+    records = models.IntegerField("记录数", default=0)  # of any kind: "本级" shows when a unit has any
+    training_sessions = models.IntegerField(default=0)
+    training_people = models.IntegerField(default=0)
+    training_person_times = models.IntegerField(default=0)
+    training_recommended = models.IntegerField(default=0)
+    training_employed = models.IntegerField(default=0)
+    activity_count = models.IntegerField(default=0)
+    activity_people = models.IntegerField(default=0)
+    activity_beneficiaries = models.IntegerField(default=0)
+    fair_count = models.IntegerField(default=0)
+    fair_employers = models.IntegerField(default=0)
+    fair_jobs = models.IntegerField(default=0)
+    fair_seekers = models.IntegerField(default=0)
+    fair_agreements = models.IntegerField(default=0)
+    workpoint_count = models.IntegerField(default=0)
+    workpoint_workers = models.IntegerField(default=0)
+    service_count = models.IntegerField(default=0)
+    service_beneficiaries = models.IntegerField(default=0)
+    service_amount = models.DecimalField(max_digits=16, decimal_places=2, default=0)
+
+    class Meta:
+        verbose_name = "台账月度合计"
+        verbose_name_plural = "台账月度合计"
+        constraints = [
+            models.UniqueConstraint(fields=["org_unit", "month"], name="ledger_month_total_unique"),
+        ]
+        # (org_unit, month) is the unique constraint's index: a subtree probes it per unit; the whole tree
+        # reads a range of months through this one.
+        indexes = [models.Index(fields=["month", "org_unit"], name="ledger_month_total_month")]
+
+    def __str__(self) -> str:
+        return f"{self.org_unit_id} {self.month:%Y-%m}"

@@ -76,6 +76,7 @@ INSTALLED_APPS = [
     "fulian.notify",
     "fulian.ledger",
     "fulian.supervision",
+    "fulian.cases",
     "fulian.api",
     "fulian.demo",
 ]

@@ -16,6 +16,7 @@ urlpatterns = [
     path("s/", include("fulian.ledger.signin_urls")),
     path("tasks/", include("fulian.supervision.urls")),
     path("notices/", include("fulian.notify.urls")),
+    path("cases/", include("fulian.cases.urls")),
     path("api/v1/", include("fulian.api.urls")),
     path("admin/", admin.site.urls),
 ]

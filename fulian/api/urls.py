@@ -13,4 +13,5 @@ urlpatterns = [
     path("cadres/<int:pk>/", views.CadreDetailView.as_view(), name="api-cadre"),
     path("", include("fulian.ledger.api_urls")),
     path("", include("fulian.supervision.api_urls")),
+    path("", include("fulian.cases.api_urls")),
 ]

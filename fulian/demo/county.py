@@ -203,13 +203,15 @@ def build_demo_county(seed: int = 1) -> list[DemoAccount]:
             _cadres(rng, unit, [Position.CHAIR, Position.MEMBER], office=True)
 
     accounts = []
-    for role in (Role.LEADER, Role.STAFF, Role.CASEWORKER, Role.SYSADMIN, Role.AUDITOR):
+    for role in Role.values:  # one demo account per role at county level
         accounts.append(
             _account(f"county_{role}", role, county, "13800000001" if role == Role.LEADER else None)
         )
     for i, town in enumerate(townships[:2], start=1):
         accounts.append(_account(f"township{i}_staff", Role.STAFF, town))
         accounts.append(_account(f"village{i}_staff", Role.STAFF, villages_by_township[town.pk][0]))
+    # the township 维权专干 who takes the cases the county hotline registers for its villages
+    accounts.append(_account("township1_caseworker", Role.CASEWORKER, townships[0]))
     build_demo_ledger(county, seed=seed)
     seed_demo_tasks(county)  # after the ledger: the tasks' forms are pre-filled from it
     return accounts

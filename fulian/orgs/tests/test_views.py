@@ -169,7 +169,7 @@ def test_demo_seed_is_deterministic_and_rerunnable(db, tmp_path, settings):
 
     accounts = json.loads(out.read_text(encoding="utf-8"))
     roles = {a["role"] for a in accounts if a["org_unit_kind"] == Kind.COUNTY}
-    assert roles == {"leader", "staff", "caseworker", "sysadmin", "auditor"}
+    assert roles == {"leader", "staff", "caseworker", "sysadmin", "auditor", "hotline"}
     assert {
         "username",
         "password",

@@ -1,0 +1,130 @@
+"""Risk triage and the working-day calendar of case deadlines: pure functions, no database.
+
+Risk: a short structured checklist (the danger-assessment items that predict lethal violence) gives a suggested
+level; words in the account can raise the suggestion; the worker confirms the level. Deadlines: 高危 cases must
+be contacted within 24 hours, the others within 3 working days; handling within 30 days. Working days follow
+the public-holiday calendar (``Holiday`` rows): a listed weekday off is a holiday, a listed weekend day with
+``is_workday`` is a 调休 working day.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+
+# (key, label, weight): weight 3 = on its own a 高危 signal; 1 = raises the level when several come together.
+RISK_ITEMS: list[tuple[str, str, int]] = [
+    ("threat_to_kill", "对方扬言要杀死她或家人", 3),
+    ("strangulation", "曾被掐脖子、捂口鼻", 3),
+    ("weapon", "对方使用或持有刀具、枪支等凶器", 3),
+    ("escalating", "暴力越来越频繁、越来越严重", 1),
+    ("pregnancy", "怀孕期间遭受暴力", 1),
+    ("children_at_risk", "孩子也受到暴力或威胁", 1),
+    ("separation", "正在分居或提出离婚", 1),
+    ("suicide_threat", "对方或当事人有自杀言行", 1),
+    ("injury", "已造成身体伤害", 1),
+    ("control", "被限制人身自由、跟踪或监视", 1),
+]
+RISK_KEYS = [key for key, _, _ in RISK_ITEMS]
+RISK_LABELS = {key: label for key, label, _ in RISK_ITEMS}
+_WEIGHTS = {key: weight for key, _, weight in RISK_ITEMS}
+
+# Words in the account that make a worker look again (a suggestion only; the worker confirms).
+DANGER_WORDS = (
+    "杀",
+    "刀",
+    "掐",
+    "勒",
+    "跳楼",
+    "自杀",
+    "喝药",
+    "农药",
+    "枪",
+    "打死",
+    "殴打",
+    "往死里打",
+    "烧",
+)
+
+NORMAL, ELEVATED, HIGH = 1, 2, 3
+
+
+def check_risk_items(keys: Iterable[str]) -> list[str]:
+    """The checklist keys in canonical order; ValueError for an unknown key."""
+    keys = set(keys)
+    unknown = keys - set(RISK_KEYS)
+    if unknown:
+        raise ValueError(f"unknown risk items: {sorted(unknown)}")
+    return [k for k in RISK_KEYS if k in keys]
+
+
+def danger_words(text: str) -> list[str]:
+    return [w for w in DANGER_WORDS if w in (text or "")]
+
+
+def suggest_risk(keys: Iterable[str], account: str = "") -> int:
+    """The suggested level: any weight-3 item or three weight-1 items → 高危; one or two items, or danger words
+    in the account → 较高; nothing → 一般."""
+    keys = check_risk_items(keys)
+    if any(_WEIGHTS[k] >= 3 for k in keys) or sum(_WEIGHTS[k] for k in keys) >= 3:
+        return HIGH
+    if keys or danger_words(account):
+        return ELEVATED
+    return NORMAL
+
+
+# --- working days ---------------------------------------------------------------------------------------------
+
+
+def is_working_day(day: dt.date, calendar: Mapping[dt.date, bool]) -> bool:
+    """``calendar`` maps listed dates to ``is_workday`` (True: 调休 working day; False: holiday)."""
+    if day in calendar:
+        return calendar[day]
+    return day.weekday() < 5
+
+
+def add_working_days(start: dt.date, days: int, calendar: Mapping[dt.date, bool]) -> dt.date:
+    """The ``days``-th working day after ``start`` (``start`` itself does not count)."""
+    if days < 0:
+        raise ValueError("days must not be negative")
+    day = start
+    left = days
+    while left:
+        day += dt.timedelta(days=1)
+        if is_working_day(day, calendar):
+            left -= 1
+    return day
+
+
+def working_days_between(start: dt.date, end: dt.date, calendar: Mapping[dt.date, bool]) -> int:
+    """Working days in (start, end]: how many working days have passed from ``start`` to ``end``."""
+    if end <= start:
+        return 0
+    return sum(
+        1 for n in range(1, (end - start).days + 1) if is_working_day(start + dt.timedelta(days=n), calendar)
+    )
+
+
+def end_of_day(day: dt.date, tz) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time(23, 59, 59), tzinfo=tz)
+
+
+def first_contact_due(
+    received: dt.datetime,
+    risk: int,
+    calendar: Mapping[dt.date, bool],
+    *,
+    high_hours: int = 24,
+    working_days: int = 3,
+) -> dt.datetime:
+    """高危: ``high_hours`` after receipt, around the clock; otherwise the end of the ``working_days``-th working
+    day after the day of receipt (in the receipt's time zone)."""
+    if risk >= HIGH:
+        return received + dt.timedelta(hours=high_hours)
+    day = add_working_days(received.date(), working_days, calendar)
+    return end_of_day(day, received.tzinfo)
+
+
+def handling_due(received: dt.datetime, *, days: int = 30) -> dt.datetime:
+    """The end of the ``days``-th calendar day after receipt."""
+    return end_of_day(received.date() + dt.timedelta(days=days), received.tzinfo)

@@ -127,7 +127,7 @@ def validate_record(record: LedgerRecord) -> None:
         )
     # a kind's irrelevant columns stay zero/blank, so the roll-up never counts them by accident
     if record.kind in KIND_FIELDS:
-        for name in set(RECORD_FIELDS) - set(KIND_FIELDS[record.kind]) - _COMMON:
+        for name in set(RECORD_FIELDS) - set(KIND_FIELDS[record.kind]) - COMMON_FIELDS:
             default = LedgerRecord._meta.get_field(name).get_default()
             if getattr(record, name) not in (default, None, ""):
                 setattr(record, name, default)
@@ -140,7 +140,8 @@ def validate_record(record: LedgerRecord) -> None:
         raise ValidationError(errors)
 
 
-_COMMON = {"kind", "category", "title", "date", "end_date", "location", "description"}
+# the fields every kind has; the others are the figures and details of some kinds (KIND_FIELDS)
+COMMON_FIELDS = {"kind", "category", "title", "date", "end_date", "location", "description"}
 
 
 def _check_unknown(fields: Iterable[str]) -> None:

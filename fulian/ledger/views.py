@@ -128,24 +128,8 @@ class RecordListView(ScopedViewMixin, ListView):
         return context
 
 
-RECORD_EXPORT_FIELDS = [
-    "sessions",
-    "participants",
-    "person_times",
-    "beneficiaries",
-    "recommended_jobs",
-    "employed",
-    "employers",
-    "jobs_offered",
-    "job_seekers",
-    "agreements",
-    "workers",
-    "avg_income",
-    "products",
-    "amount",
-    "fund_source",
-    "partner",
-]
+# the figures and details of every kind, in the order of the record form
+RECORD_EXPORT_FIELDS = [n for n in actions.RECORD_FIELDS if n not in actions.COMMON_FIELDS]
 
 
 def record_export_headers() -> list[str]:

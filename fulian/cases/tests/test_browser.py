@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import pytest
 
+from fulian.browser_testing import PHONE, launch, outside_the_loop, sign_in, watch
 from fulian.cases.tests.conftest import make_case
-from fulian.orgs.tests.test_browser import CHROMIUM, CHROMIUM_ARGS, PHONE
-from fulian.supervision.tests.test_browser import outside_the_loop, sign_in, watch
 
 
 @pytest.fixture
@@ -23,16 +22,8 @@ def older_case(cast):
 
 @pytest.fixture
 def browser(older_case):
-    if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} is not installed")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
+    with launch() as browser:
+        yield browser
 
 
 def do(page, verb: str):

@@ -6,24 +6,12 @@ Runs Debian's chromium through Playwright against pytest-django's live server (s
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 
 import pytest
 
+from fulian.browser_testing import PHONE, TIMEOUT_MS, launch
 from fulian.conftest import PASSWORD, make_cadre
 from fulian.orgs.models import Cadre, Education, Position
-
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-PHONE = {"width": 390, "height": 844}
-TIMEOUT_MS = 15_000
 
 
 @pytest.fixture
@@ -38,16 +26,8 @@ def counts(cast):
 
 @pytest.fixture
 def browser(counts):
-    if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} is not installed")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
+    with launch() as browser:
+        yield browser
 
 
 def total_cadres_cell(page):

@@ -7,17 +7,14 @@ Real chromium through Playwright on a phone-sized screen, against pytest-django'
 from __future__ import annotations
 
 import datetime as dt
-import threading
 from pathlib import Path
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 from openpyxl import load_workbook
 
-from fulian.conftest import PASSWORD
+from fulian.browser_testing import PHONE, launch, outside_the_loop, sign_in, watch
 from fulian.ledger.tests.builders import activity
-from fulian.orgs.tests.test_browser import CHROMIUM, CHROMIUM_ARGS, PHONE, TIMEOUT_MS
 
 
 @pytest.fixture
@@ -33,59 +30,8 @@ def ledger_records(cast):
 
 @pytest.fixture
 def browser(ledger_records):
-    if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} is not installed")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
-
-
-def outside_the_loop(fn):
-    """Run ORM code in a plain thread (Playwright's sync API keeps an event loop in this one)."""
-    result = {}
-
-    def run():
-        try:
-            result["value"] = fn()
-        finally:
-            connection.close()
-
-    t = threading.Thread(target=run)
-    t.start()
-    t.join()
-    return result.get("value")
-
-
-def watch(page, problems: list[str]) -> None:
-    page.on("pageerror", lambda exc: problems.append(f"page error: {exc}"))
-    page.on(
-        "console",
-        lambda msg: (
-            problems.append(f"console: {msg.text}")
-            if msg.type == "error" and not msg.location.get("url", "").endswith("/favicon.ico")
-            else None
-        ),
-    )
-    page.on("response", lambda r: problems.append(f"{r.status} {r.url}") if r.status >= 400 else None)
-
-
-def sign_in(browser, live_server, username: str):
-    context = browser.new_context(
-        viewport=PHONE, locale="zh-CN", is_mobile=True, has_touch=True, accept_downloads=True
-    )
-    context.set_default_timeout(TIMEOUT_MS)
-    page = context.new_page()
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.locator("input[name=username]").fill(username)
-    page.locator("input[name=password]").fill(PASSWORD)
-    page.get_by_role("button", name="登录").click()
-    page.wait_for_url(f"{live_server.url}/orgs/units/*/")
-    return context, page
+    with launch() as browser:
+        yield browser
 
 
 @pytest.mark.browser

@@ -25,10 +25,11 @@ from django.utils import timezone
 
 from fulian.accounts.models import User
 from fulian.accounts.roles import Cap, Role
-from fulian.accounts.scope import scope_for
+from fulian.accounts.scope import home_unit, scope_for
 from fulian.audit.actions import Where, record
 from fulian.lib.crypto import mask
 from fulian.lib.idcard import InvalidNumber, parse_id_number, validate_phone
+from fulian.lib.sensitive import blind_index
 from fulian.notify.actions import notify
 from fulian.orgs.actions import ConflictError
 from fulian.orgs.models import OrgUnit
@@ -1265,20 +1266,7 @@ CASE_EDITABLE = (
     "consent_refer",
     "consent_contact",
 )
-PARTY_EDITABLE = (
-    "anonymous",
-    "name",
-    "phone",
-    "id_number",
-    "address",
-    "gender",
-    "age_group",
-    "relation",
-    "has_disability",
-    "safe_phone",
-    "safe_time",
-    "may_leave_message",
-)
+PARTY_EDITABLE = tuple(f for f in PARTY_FIELDS if f != "role")  # a party's role is fixed at intake
 SENSITIVE_PARTY_FIELDS = {
     "name": "name",
     "phone": "phone",
@@ -1557,16 +1545,53 @@ def set_public_reply(actor, case: Case, *, reply: str, expected_version: int) ->
     return case
 
 
-# --- export (leaders only, with a reason, one download through an expiring link) ---------------------------------
+# --- export (leaders only, with a reason, one download through an expiring link, password-protected file) -------
 
 EXPORT_LINK_MINUTES = 15
+# No 0/O/o, 1/I/l: read off a screen and typed into Excel's password box without guessing.
+EXPORT_PASSWORD_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnpqrstuvwxyz23456789"
+EXPORT_PASSWORD_LENGTH = 12
+_EXPORT_PASSWORD_PURPOSE = "cases.export.password"
+
+
+def export_password(export: CaseExport) -> str:
+    """The password of the export's file: 12 characters from the unambiguous alphabet (≈69 bits), derived with
+    the data key's keyed hash from the export's random token. It is stored nowhere (not in the row, not in the
+    audit log): the request page shows it once and the download encrypts the file with the same value. Without
+    the data key, the token alone does not give it."""
+    digest = blind_index(export.token, _EXPORT_PASSWORD_PURPOSE, kind="text")
+    if not digest:  # the token is never empty (database constraint)
+        raise ValueError("export without a token")
+    number = int(digest, 16)
+    chars = []
+    for _ in range(EXPORT_PASSWORD_LENGTH):
+        number, index = divmod(number, len(EXPORT_PASSWORD_ALPHABET))
+        chars.append(EXPORT_PASSWORD_ALPHABET[index])
+    return "".join(chars)
 
 
 @transaction.atomic
-def request_export(actor, *, reason: str, filters: dict) -> CaseExport:
+def request_export(
+    actor, *, reason: str, filters: dict, reveal: bool = False, reveal_reason: str = ""
+) -> CaseExport:
+    """A leader asks for an export with a reason. Identities are masked unless she asks to reveal them, which
+    needs the reveal capability and a reason of its own (both kept with the export and in the audit log)."""
     if not scope_for(actor, Cap.APPROVE_CASES):
         raise PermissionDenied("只有主席(分管领导)可以导出维权案件。")
-    reason = _required_text(reason, "reason", "请填写导出的原因。", limit=200)
+    errors: dict = {}
+    reason = _clean_text(reason, 200, "导出原因", "reason", errors)
+    if not reason:
+        errors.setdefault("reason", []).append("请填写导出的原因。")
+    filters = {k: v for k, v in filters.items() if k not in ("reveal", "reveal_reason")}
+    if reveal:
+        if not scope_for(actor, Cap.REVEAL_CASE_IDENTITY):
+            raise PermissionDenied("您没有查看当事人身份信息的权限。")
+        reveal_reason = _clean_text(reveal_reason, 200, "查看身份信息的原因", "reveal_reason", errors)
+        if not reveal_reason:
+            errors.setdefault("reveal_reason", []).append("导出身份信息,请填写查看身份信息的原因。")
+        filters.update(reveal=True, reveal_reason=reveal_reason)
+    if errors:
+        raise ValidationError(errors)
     export = CaseExport.objects.create(
         user=actor,
         token=secrets.token_urlsafe(32),
@@ -1578,9 +1603,15 @@ def request_export(actor, *, reason: str, filters: dict) -> CaseExport:
     return export
 
 
+def export_reveals(export: CaseExport) -> bool:
+    return bool(export.filters.get("reveal"))
+
+
 @transaction.atomic
-def mark_exported(actor, export: CaseExport, *, rows: int) -> None:
-    """Consume the link (once); raises ValidationError if it was used or has expired."""
+def mark_exported(actor, export: CaseExport, *, cases: list[Case]) -> set[int]:
+    """Consume the link (once); raises ValidationError if it was used or has expired. Returns the ids of the
+    cases whose identities go into the file unmasked: none for a masked export; for a revealing one, those the
+    actor may reveal, each written to the case's view history and all listed in one reveal audit event."""
     locked = CaseExport.objects.select_for_update().get(pk=export.pk)
     if locked.user_id != actor.pk:
         raise PermissionDenied("只能下载自己申请的导出。")
@@ -1589,9 +1620,30 @@ def mark_exported(actor, export: CaseExport, *, rows: int) -> None:
     if locked.expires_at < timezone.now():
         raise ValidationError("该下载链接已过期,请重新申请导出。")
     locked.downloaded_at = timezone.now()
-    locked.rows = rows
+    locked.rows = len(cases)
     locked.save(update_fields=["downloaded_at", "rows"])
-    record(actor, "cases.export.download", obj=locked, detail={"rows": rows, "reason": locked.reason})
+    revealed: set[int] = set()
+    if export_reveals(locked):
+        scope = scope_for(actor, Cap.REVEAL_CASE_IDENTITY)
+        shown = [c for c in cases if scope.contains(c.org_unit)]
+        reveal_reason = locked.filters.get("reveal_reason") or locked.reason
+        revealed = {c.pk for c in shown}
+        if shown:
+            CaseView.objects.bulk_create([CaseView(case=c, user=actor, reason=reveal_reason) for c in shown])
+            record(
+                actor,
+                "cases.export.reveal",
+                obj=locked,
+                where=Where.of(home_unit(actor)),
+                detail={"reason": reveal_reason, "cases": sorted(revealed)},
+            )
+    record(
+        actor,
+        "cases.export.download",
+        obj=locked,
+        detail={"rows": len(cases), "reason": locked.reason, "revealed": len(revealed)},
+    )
+    return revealed
 
 
 # --- family risk tags ----------------------------------------------------------------------------------------------

@@ -1,15 +1,17 @@
 """Risk triage and the working-day calendar of case deadlines: pure functions, no database.
 
 Risk: a short structured checklist (the danger-assessment items that predict lethal violence) gives a suggested
-level; words in the account can raise the suggestion; the worker confirms the level. Deadlines: 高危 cases must
-be contacted within 24 hours, the others within 3 working days; handling within 30 days. Working days follow
-the public-holiday calendar (``Holiday`` rows): a listed weekday off is a holiday, a listed weekend day with
-``is_workday`` is a 调休 working day.
+level; danger words in the account (whole words, segmented with jieba) can raise the suggestion; the worker
+confirms the level. Deadlines: 高危 cases must be contacted within 24 hours, the others within 3 working days;
+handling within 30 days. Working days follow the public-holiday calendar (``Holiday`` rows): a listed weekday off
+is a holiday, a listed weekend day with ``is_workday`` is a 调休 working day.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
+import threading
 from collections.abc import Iterable, Mapping
 
 # (key, label, weight): weight 3 = on its own a 高危 signal; 1 = raises the level when several come together.
@@ -29,22 +31,126 @@ RISK_KEYS = [key for key, _, _ in RISK_ITEMS]
 RISK_LABELS = {key: label for key, label, _ in RISK_ITEMS}
 _WEIGHTS = {key: weight for key, _, weight in RISK_ITEMS}
 
-# Words in the account that make a worker look again (a suggestion only; the worker confirms).
+# Words in the account that make a worker look again (a suggestion only; the worker confirms). The account is
+# segmented into words with jieba and only whole words count: 打 in 他又打我 is a word of its own, in 打电话,
+# 打工 or 打算 it is part of another word and does not count; 杀 in 杀价 neither.
 DANGER_WORDS = (
+    # single-character verbs and weapons: a match only when jieba leaves them standing alone
+    "打",
+    "揍",
     "杀",
-    "刀",
+    "砍",
+    "捅",
     "掐",
     "勒",
+    "烧",
+    "刀",
+    "枪",
+    # words that jieba must keep whole (added to its dictionary)
+    "打死",
+    "打伤",
+    "殴打",
+    "毒打",
+    "暴打",
+    "往死里打",
+    "杀死",
+    "杀人",
+    "砍死",
+    "砍伤",
+    "捅死",
+    "烧死",
+    "掐住",
+    "掐死",
+    "掐脖子",
+    "勒死",
+    "勒脖子",
+    "刀子",
+    "菜刀",
+    "砍刀",
+    "匕首",
+    "拿刀",
+    "动刀",
+    "枪支",
+    "泼硫酸",
     "跳楼",
+    "跳河",
+    "上吊",
+    "割腕",
     "自杀",
+    "寻死",
+    "轻生",
     "喝药",
     "农药",
-    "枪",
-    "打死",
-    "殴打",
-    "往死里打",
-    "烧",
+    "同归于尽",
+    "弄死",
 )
+# Everyday words that contain a danger character: added to the dictionary too, so that they always stay whole
+# words (most are in jieba's dictionary already; this pins them).
+HARMLESS_WORDS = (
+    "打电话",
+    "打工",
+    "打算",
+    "打车",
+    "打针",
+    "打扫",
+    "打听",
+    "打印",
+    "杀价",
+    "砍价",
+    "开刀",
+    "发烧",
+)
+_DANGER_SET = frozenset(DANGER_WORDS)
+_segmenter = None
+_segmenter_lock = threading.Lock()
+
+
+def _jieba_cache_dir() -> str | None:
+    """jieba keeps its parsed dictionary in a cache file (``jieba.cache``); under ``DATA_DIR`` when Django is
+    configured (writable in development, CI and production alike), else jieba's default temp dir."""
+    try:
+        from django.conf import settings
+
+        return str(settings.DATA_DIR) if settings.configured else None
+    except (ImportError, AttributeError):  # no Django, or no DATA_DIR: jieba's default
+        return None
+
+
+def segmenter():
+    """The process-wide jieba tokenizer with the danger vocabulary, built on first use (loading the dictionary
+    takes about a second, so never at import time nor per request)."""
+    global _segmenter
+    if _segmenter is None:
+        with _segmenter_lock:
+            if _segmenter is None:
+                import jieba
+
+                jieba.setLogLevel(logging.WARNING)
+                tokenizer = jieba.Tokenizer()
+                cache_dir = _jieba_cache_dir()
+                if cache_dir:
+                    tokenizer.tmp_dir = cache_dir
+                tokenizer.initialize()
+                for word in (*DANGER_WORDS, *HARMLESS_WORDS):
+                    if len(word) > 1:
+                        tokenizer.add_word(word)
+                _segmenter = tokenizer
+    return _segmenter
+
+
+def words(text: str) -> list[str]:
+    """The words of ``text`` (jieba's dictionary only, no HMM guessing: unknown runs stay single characters,
+    so a lone 打 is never glued to its neighbour into a new "word")."""
+    if not text:
+        return []
+    return segmenter().lcut(text, HMM=False)
+
+
+def danger_words(text: str) -> list[str]:
+    """The danger words in ``text``, each once, in the order they first appear."""
+    found = dict.fromkeys(w for w in words(text) if w in _DANGER_SET)
+    return list(found)
+
 
 NORMAL, ELEVATED, HIGH = 1, 2, 3
 
@@ -56,10 +162,6 @@ def check_risk_items(keys: Iterable[str]) -> list[str]:
     if unknown:
         raise ValueError(f"unknown risk items: {sorted(unknown)}")
     return [k for k in RISK_KEYS if k in keys]
-
-
-def danger_words(text: str) -> list[str]:
-    return [w for w in DANGER_WORDS if w in (text or "")]
 
 
 def suggest_risk(keys: Iterable[str], account: str = "") -> int:

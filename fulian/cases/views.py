@@ -14,7 +14,7 @@ from fulian.accounts.roles import Cap
 from fulian.accounts.scope import home_unit, memberships_of, scope_for
 from fulian.audit.actions import record
 from fulian.audit.context import client_ip
-from fulian.lib.xlsx import workbook_bytes
+from fulian.lib.xlsx import encrypt_workbook, workbook_bytes
 from fulian.orgs.actions import ConflictError
 from fulian.orgs.queries import access_unit
 from fulian.orgs.views import xlsx_response
@@ -490,25 +490,55 @@ def _filter_from(data: dict) -> queries.CaseFilter:
 
 @login_required
 def export_request(request):
-    """A leader asks for an export with a reason; she gets a one-time link valid for a few minutes."""
+    """A leader asks for an export with a reason; she gets a one-time link valid for a few minutes and, once, the
+    password of the file."""
     user = request.user
     if not scope_for(user, Cap.APPROVE_CASES):
         raise PermissionDenied("只有主席(分管领导)可以导出维权案件。")
     form = CaseFilterForm(request.POST or request.GET or None)
     data = form.cleaned_data if form.is_valid() else {}
     filters = {k: data.get(k) for k in ("state", "risk", "channel", "overdue")}
-    export, error, status = None, "", 200
+    can_reveal = bool(scope_for(user, Cap.REVEAL_CASE_IDENTITY))
+    export, password, error, status = None, "", "", 200
     if request.method == "POST":
         try:
-            export = actions.request_export(user, reason=request.POST.get("reason", ""), filters=filters)
+            export = actions.request_export(
+                user,
+                reason=request.POST.get("reason", ""),
+                filters=filters,
+                reveal=request.POST.get("reveal") == "1",
+                reveal_reason=request.POST.get("reveal_reason", ""),
+            )
         except ValidationError as exc:
             error, status = " ".join(exc.messages), 400
-    context = {"form": form, "export": export, "error": error, "minutes": actions.EXPORT_LINK_MINUTES}
-    return render(request, "cases/export.html", context, status=status)
+        else:
+            password = actions.export_password(export)
+    context = {
+        "form": form,
+        "export": export,
+        "password": password,
+        "revealed": export is not None and actions.export_reveals(export),
+        "can_reveal": can_reveal,
+        "posted": request.POST if status == 400 else {},
+        "error": error,
+        "minutes": actions.EXPORT_LINK_MINUTES,
+    }
+    response = render(request, "cases/export.html", context, status=status)
+    response["Cache-Control"] = "no-store"  # the password is on this page: never from a cache or history
+    return response
 
 
 def _local(value):
     return timezone.localtime(value).replace(tzinfo=None, microsecond=0) if value else None
+
+
+def _party_cells(case, revealed: bool) -> list[str]:
+    party = case.display_party
+    if party is None:
+        return ["匿名", ""]
+    if revealed:
+        return [party.name.reveal() if party.name else "匿名", party.phone.reveal() if party.phone else ""]
+    return [str(party.name or "匿名"), str(party.phone or "")]
 
 
 @login_required
@@ -519,7 +549,7 @@ def export_download(request, token: str):
         raise deny(user, "cases.caseexport", token[:16], Cap.APPROVE_CASES)
     cases = list(queries.cases_of(user, _filter_from(export.filters)))
     try:
-        actions.mark_exported(user, export, rows=len(cases))
+        revealed = actions.mark_exported(user, export, cases=cases)
     except ValidationError as exc:
         return render(request, "cases/export.html", {"error": " ".join(exc.messages)}, status=410)
     queries.attach_parties(cases)
@@ -533,8 +563,7 @@ def export_download(request, token: str):
             c.get_risk_display(),
             c.get_state_display(),
             c.org_unit.name,
-            str(c.display_party.name or "匿名") if c.display_party else "匿名",
-            str(c.display_party.phone or "") if c.display_party else "",
+            *_party_cells(c, c.pk in revealed),
             "是" if c.involves_minor else "否",
             _local(c.first_contact_due),
             _local(c.first_contact_at),
@@ -544,7 +573,13 @@ def export_download(request, token: str):
         ]
         for c in cases
     )
-    content = workbook_bytes("维权案件", EXPORT_HEADERS, rows, title=f"维权案件(导出原因:{export.reason})")
+    headers = EXPORT_HEADERS
+    title = f"维权案件(导出原因:{export.reason})"
+    if revealed:
+        headers = [{"当事人(脱敏)": "当事人", "电话(脱敏)": "电话"}.get(h, h) for h in EXPORT_HEADERS]
+        title = f"维权案件(导出原因:{export.reason};含身份信息,仅限工作使用)"
+    content = workbook_bytes("维权案件", headers, rows, title=title)
+    content = encrypt_workbook(content, actions.export_password(export))
     response = xlsx_response(content, f"维权案件-{timezone.localdate():%Y%m%d}.xlsx")
     response["Cache-Control"] = "no-store"
     return response

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 from collections.abc import Iterable, Sequence
 
+from msoffcrypto.format.ooxml import OOXMLFile
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
@@ -45,3 +46,11 @@ def workbook_bytes(
 
 
 XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def encrypt_workbook(content: bytes, password: str) -> bytes:
+    """The .xlsx as an encrypted OOXML package (ECMA-376 agile encryption, AES-256): Excel, WPS and LibreOffice
+    ask for the password on opening."""
+    out = io.BytesIO()
+    OOXMLFile(io.BytesIO(content)).encrypt(password, out)
+    return out.getvalue()

@@ -300,12 +300,54 @@ def grant_exception(actor, unit: OrgUnit, month: dt.date, until: dt.date, reason
 
 @transaction.atomic
 def create_tag(actor, name: str, sort_order: int = 0) -> BrandTag:
-    if actor is not None and not scope_for(actor, Cap.MANAGE_ORG).is_root:
-        raise PermissionDenied("品牌标签由最上级单位维护。")
+    require_tag_admin(actor)
     tag = BrandTag(name=name.strip(), sort_order=sort_order)
-    tag.full_clean()
+    _clean_tag(tag)
     tag.save()
     record(actor, "ledger.tag.create", obj=tag, detail={"name": tag.name})
+    return tag
+
+
+def can_manage_tags(actor) -> bool:
+    """Brand tags are one list for the whole tree: kept by the top unit's managers."""
+    return actor is None or scope_for(actor, Cap.MANAGE_ORG).is_root
+
+
+def require_tag_admin(actor) -> None:
+    if not can_manage_tags(actor):
+        raise PermissionDenied("品牌标签由最上级单位维护。")
+
+
+def _clean_tag(tag: BrandTag) -> None:
+    if not tag.name:
+        raise ValidationError({"name": ["请填写标签名称。"]})
+    if BrandTag.objects.filter(name=tag.name).exclude(pk=tag.pk).exists():
+        raise ValidationError({"name": [f"品牌标签“{tag.name}”已存在。"]})
+    tag.full_clean(validate_unique=False)
+
+
+@transaction.atomic
+def update_tag(
+    actor,
+    tag: BrandTag,
+    *,
+    name: str | None = None,
+    sort_order: int | None = None,
+    active: bool | None = None,
+) -> BrandTag:
+    """Rename, reorder, or retire a tag. A retired tag is no longer offered, and records keep it."""
+    require_tag_admin(actor)
+    before = {"name": tag.name, "sort_order": tag.sort_order, "active": tag.active}
+    if name is not None:
+        tag.name = name.strip()
+    if sort_order is not None:
+        tag.sort_order = sort_order
+    if active is not None:
+        tag.active = active
+    _clean_tag(tag)
+    tag.save(update_fields=["name", "sort_order", "active"])
+    after = {"name": tag.name, "sort_order": tag.sort_order, "active": tag.active}
+    record(actor, "ledger.tag.update", obj=tag, detail={"before": before, "after": after})
     return tag
 
 

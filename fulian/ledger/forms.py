@@ -184,3 +184,9 @@ class RollupForm(forms.Form):
 class ImportForm(forms.Form):
     kind = forms.ChoiceField(label="台账类别", choices=RecordKind.choices)
     file = forms.FileField(label="Excel 文件(.xlsx)")
+
+
+class TagForm(forms.Form):
+    name = forms.CharField(label="标签名称", max_length=30)
+    sort_order = forms.IntegerField(label="排序", min_value=0, initial=0, required=False)
+    active = forms.BooleanField(label="启用", required=False, initial=True)

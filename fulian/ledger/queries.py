@@ -302,3 +302,8 @@ def recording_units(actor) -> list[OrgUnit]:
     """The units whose ledger ``actor`` may type (its own units with EDIT_WORK), top-down."""
     units = {m.org_unit.pk: m.org_unit for m in memberships_of(actor) if Cap.EDIT_WORK in ROLE_CAPS[m.role]}
     return sorted(units.values(), key=lambda u: u.path)
+
+
+def tags_with_use() -> QuerySet[BrandTag]:
+    """Every brand tag, retired ones too, with how many records carry it (for the tag list of the top unit)."""
+    return BrandTag.objects.annotate(used=Count("records")).order_by("-active", "sort_order", "name")

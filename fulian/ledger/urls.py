@@ -14,6 +14,7 @@ urlpatterns = [
     path("records/<int:record_id>/", views.record_detail, name="record"),
     path("records/<int:record_id>/edit/", views.record_edit, name="record_edit"),
     path("records/<int:record_id>/delete/", views.record_delete, name="record_delete"),
+    path("tags/", views.tags, name="tags"),
     path("import/", views.import_page, name="import"),
     path("import/template/<str:kind>.xlsx", views.import_template, name="import_template"),
 ]

@@ -8,6 +8,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -25,7 +26,7 @@ from fulian.orgs.queries import access_unit, breadcrumbs
 from fulian.orgs.views import xlsx_response
 
 from . import actions, imports, periods, queries
-from .forms import PRESETS, ExceptionForm, ImportForm, RecordFilterForm, RecordForm, RollupForm
+from .forms import PRESETS, ExceptionForm, ImportForm, RecordFilterForm, RecordForm, RollupForm, TagForm
 from .models import KIND_FIELDS, BrandTag, LedgerRecord, RecordKind
 
 # the quick-entry buttons, most common first, with a one-line hint each
@@ -124,6 +125,7 @@ class RecordListView(ScopedViewMixin, ListView):
             can_record=actions.can_record_for(self.request.user, self.unit),
             can_grant=scope_for(self.request.user, Cap.ASSIGN_WORK).contains(self.unit)
             and self.unit.last_child_number > 0,
+            can_manage_tags=actions.can_manage_tags(self.request.user),
         )
         return context
 
@@ -461,3 +463,54 @@ def import_template(request, kind: str):
     return xlsx_response(
         imports.template_bytes(kind), f"{RecordKind(kind).label}台账导入模板.xlsx".replace("/", "、")
     )
+
+
+# --- brand tags (品牌标签): one list for the whole tree, kept by the top unit ------------------------------------
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def tags(request):
+    """The brand-tag list: add a tag; rename, reorder or retire one (records keep a retired tag)."""
+    actions.require_tag_admin(request.user)
+    tag = None
+    if request.method == "POST" and request.POST.get("tag"):
+        tag = BrandTag.objects.filter(pk=request.POST["tag"]).first()
+        if tag is None:
+            raise Http404("未找到该品牌标签。")
+    form = TagForm(request.POST or None, prefix=f"t{tag.pk}" if tag else "new")
+    status = 200
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            if tag is None:
+                done = actions.create_tag(request.user, data["name"], data["sort_order"] or 0)
+                messages.success(request, f"已添加品牌标签“{done.name}”。")
+            else:
+                done = actions.update_tag(
+                    request.user,
+                    tag,
+                    name=data["name"],
+                    sort_order=data["sort_order"] or 0,
+                    active=data["active"],
+                )
+                messages.success(request, f"已保存品牌标签“{done.name}”。")
+        except ValidationError as exc:
+            _add_errors(form, exc)
+        else:
+            return redirect("ledger:tags")
+    if request.method == "POST" and form.errors:
+        status = 400
+    rows = [
+        (
+            t,
+            form
+            if tag is not None and t.pk == tag.pk
+            else TagForm(
+                prefix=f"t{t.pk}", initial={"name": t.name, "sort_order": t.sort_order, "active": t.active}
+            ),
+        )
+        for t in queries.tags_with_use()
+    ]
+    new_form = form if tag is None else TagForm(prefix="new")
+    return render(request, "ledger/tags.html", {"rows": rows, "new_form": new_form}, status=status)

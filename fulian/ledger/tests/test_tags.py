@@ -26,7 +26,7 @@ def test_the_top_unit_adds_renames_and_retires_a_tag(cast, login):
     assert tag not in RecordForm("activity").fields["tags"].queryset  # no longer offered ...
     assert list(rec.tags.all()) == [tag]  # ... and the record keeps it
     page = client.get(URL).content.decode()
-    assert "家美积分" in page and "1 条" in page
+    assert "家美积分" in page and "1 条记录" in page
     actions = list(
         AuditEvent.objects.filter(action__startswith="ledger.tag.")
         .order_by("id")

@@ -23,9 +23,10 @@ node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 
 $(VENDOR)/.built: node_modules/.package-lock.json
-	mkdir -p $(VENDOR)/htmx $(VENDOR)/pico
+	mkdir -p $(VENDOR)/htmx $(VENDOR)/pico $(VENDOR)/echarts
 	cp node_modules/htmx.org/dist/htmx.min.js $(VENDOR)/htmx/
 	cp node_modules/@picocss/pico/css/pico.min.css $(VENDOR)/pico/
+	cp node_modules/echarts/dist/echarts.min.js $(VENDOR)/echarts/
 	touch $@
 
 frontend: $(VENDOR)/.built

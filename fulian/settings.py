@@ -77,6 +77,7 @@ INSTALLED_APPS = [
     "fulian.ledger",
     "fulian.supervision",
     "fulian.cases",
+    "fulian.reports",
     "fulian.api",
     "fulian.demo",
 ]

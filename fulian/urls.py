@@ -17,6 +17,7 @@ urlpatterns = [
     path("tasks/", include("fulian.supervision.urls")),
     path("notices/", include("fulian.notify.urls")),
     path("cases/", include("fulian.cases.urls")),
+    path("reports/", include("fulian.reports.urls")),
     path("api/v1/", include("fulian.api.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -15,6 +15,8 @@ def memberships(request):
         "can_manage_org": bool(scope_for(user, Cap.MANAGE_ORG)),
         "can_edit_cadres": bool(scope_for(user, Cap.EDIT_CADRES)),
         "can_view_work": bool(scope_for(user, Cap.VIEW_WORK)),
+        # 报表: the dashboards of the statistics service (work or case figures to show)
+        "can_view_reports": bool(scope_for(user, Cap.VIEW_WORK)) or bool(scope_for(user, Cap.VIEW_CASES)),
         # 维权: caseworkers and leaders (VIEW_CASES), and hotline operators (intake only)
         "can_view_cases": bool(scope_for(user, Cap.VIEW_CASES)) or bool(scope_for(user, Cap.INTAKE_CASES)),
         # the nav's unread badge: one COUNT on an index, only on pages that render the nav (not htmx partials)

@@ -14,4 +14,5 @@ urlpatterns = [
     path("", include("fulian.ledger.api_urls")),
     path("", include("fulian.supervision.api_urls")),
     path("", include("fulian.cases.api_urls")),
+    path("", include("fulian.reports.api_urls")),
 ]

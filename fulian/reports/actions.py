@@ -1,0 +1,13 @@
+"""Writes of the reports app: only the audit trail of what was exported."""
+
+from __future__ import annotations
+
+from django.db import transaction
+
+from fulian.audit.actions import Where, record
+from fulian.orgs.models import OrgUnit
+
+
+@transaction.atomic
+def record_summary_export(actor, unit: OrgUnit, year: int) -> None:
+    record(actor, "reports.summary.export", obj=unit, where=Where.of(unit), detail={"year": year})

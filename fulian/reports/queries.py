@@ -1,0 +1,142 @@
+"""The statistics service: any set of registered indicators for (unit, period), broken down by child unit or by
+month. The page, the API, the dashboard and the Word report all read these functions (one code path)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from fulian.accounts.roles import Cap
+from fulian.accounts.scope import scope_for
+from fulian.orgs.models import Kind, OrgUnit
+from fulian.orgs.queries import access_unit
+from fulian.supervision.indicators import EXPECTED_Q
+from fulian.supervision.models import OPEN_STATUSES, Assignment
+
+from . import registry
+from .registry import Indicator
+
+
+def access_stats_unit(actor, unit_id) -> OrgUnit:
+    """The unit whose statistics are asked for, inside the actor's scope (the same audited 404 otherwise)."""
+    return access_unit(actor, unit_id, Cap.VIEW_ORG)
+
+
+def visible_indicators(actor, unit: OrgUnit, codes: list[str] | None = None) -> list[Indicator]:
+    """The registered indicators (``codes``: only these) whose capability the actor holds over ``unit``:
+    a staff member gets no case figures, a caseworker no cadre figures."""
+    wanted = registry.known(codes) if codes is not None else None
+    return [
+        ind
+        for ind in registry.all_indicators()
+        if (wanted is None or ind.code in wanted) and scope_for(actor, ind.cap).contains(unit)
+    ]
+
+
+def plain(value):
+    """A JSON-friendly number: Decimal amounts as int/float; None and suppressed cells ("<3") unchanged."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    return value
+
+
+def compute(unit: OrgUnit, start: dt.date, end: dt.date, indicators: list[Indicator]) -> dict:
+    """{code: value} over the subtree and period, one query per source."""
+    values: dict = {}
+    for source, codes in registry.by_source(i.code for i in indicators).items():
+        values.update(source.compute(unit, start, end, codes))
+    return values
+
+
+@dataclass
+class TableRow:
+    unit: OrgUnit | None
+    label: str
+    values: dict = field(default_factory=dict)
+
+
+@dataclass
+class Table:
+    unit: OrgUnit
+    start: dt.date
+    end: dt.date
+    indicators: list[Indicator]
+    rows: list[TableRow]
+    total: TableRow
+
+
+def indicator_table(
+    actor, unit: OrgUnit, start: dt.date, end: dt.date, codes: list[str] | None = None
+) -> Table:
+    """One row per child unit (and "本级" when the unit has figures of its own) plus the subtree's total.
+
+    ``unit`` must come from ``access_stats_unit``. The total is each indicator's own ``compute`` (not a sum of
+    the rows: ratios, stocks and suppressed cells do not add up)."""
+    indicators = visible_indicators(actor, unit, codes)
+    total = compute(unit, start, end, indicators)
+    by_child: dict[str, dict[int, object]] = {}
+    for source, group in registry.by_source(i.code for i in indicators).items():
+        by_child.update(source.by_child(unit, start, end, group))
+    unit_ids = {pk for values in by_child.values() for pk in values}
+    units = {u.pk: u for u in OrgUnit.objects.filter(pk__in=unit_ids - {unit.pk})} if unit_ids else {}
+    rows = []
+    if unit.pk in unit_ids:
+        rows.append(TableRow(unit, f"{unit.name}(本级)", {}))
+    rows += [TableRow(u, u.name, {}) for u in sorted(units.values(), key=lambda u: (u.sort_order, u.path))]
+    for row in rows:
+        row.values = {i.code: by_child.get(i.code, {}).get(row.unit.pk) for i in indicators}
+    return Table(unit, start, end, indicators, rows, TableRow(None, "合计", total))
+
+
+def months_of(start: dt.date, end: dt.date) -> list[tuple[dt.date, dt.date]]:
+    """The calendar months of [start, end], clipped to it."""
+    out = []
+    first = start
+    while first <= end:
+        nxt = (first.replace(day=1) + dt.timedelta(days=32)).replace(day=1)
+        out.append((first, min(end, nxt - dt.timedelta(days=1))))
+        first = nxt
+    return out
+
+
+def by_month(
+    actor, unit: OrgUnit, start: dt.date, end: dt.date, codes: list[str] | None = None
+) -> list[tuple[dt.date, dict]]:
+    """[(first day of the month, {code: value})] for each month of the period (``unit`` from
+    ``access_stats_unit``)."""
+    indicators = visible_indicators(actor, unit, codes)
+    return [(low, compute(unit, low, high, indicators)) for low, high in months_of(start, end)]
+
+
+# --- the dashboard's lists ---------------------------------------------------------------------------------------
+
+
+def late_assignments(unit: OrgUnit, today: dt.date | None = None, limit: int = 20) -> QuerySet[Assignment]:
+    """逾期未报: assignments of units under ``unit`` still owed after their task's deadline (units closed before
+    the deadline are not expected, as in ``reporting_rates``), the oldest deadline first."""
+    today = today or timezone.localdate()
+    return (
+        Assignment.objects.under(unit)
+        .filter(status__in=OPEN_STATUSES, task__deadline__lt=today)
+        .filter(EXPECTED_Q)
+        .select_related("task", "org_unit")
+        .order_by("task__deadline", "org_unit__path")[:limit]
+    )
+
+
+VILLAGE_KINDS = (Kind.VILLAGE, Kind.COMMUNITY)
+
+
+def coverage_gaps(unit: OrgUnit, day: dt.date, limit: int = 50) -> QuerySet[OrgUnit]:
+    """Villages and communities under ``unit`` (existing on ``day``) without an established federation."""
+    return (
+        OrgUnit.objects.under(unit)
+        .active_on(day)
+        .filter(kind__in=VILLAGE_KINDS, established=False)
+        .select_related("parent")
+        .order_by("path")[:limit]
+    )

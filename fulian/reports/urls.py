@@ -1,0 +1,9 @@
+from django.urls import path
+
+from . import views
+
+app_name = "reports"
+urlpatterns = [
+    path("units/<int:unit_id>/", views.dashboard, name="dashboard"),
+    path("units/<int:unit_id>/summary.docx", views.summary_docx, name="summary"),
+]

@@ -51,3 +51,15 @@ def test_every_catalogue_entry_is_translated_and_compiled():
             assert msgstr, f"untranslated: {msgid}"
             # the .mo is what Django reads: a stale .mo (not recompiled after editing the .po) fails here
             assert translation.gettext(msgid) == msgstr, msgid
+
+
+def test_every_translated_template_text_is_in_the_catalogue():
+    """A new {% translate %} without its English entry would show Chinese in the English shell."""
+    entries = _po_entries()
+    missing = [
+        (path.name, text)
+        for path in Path(settings.BASE_DIR).rglob("templates/**/*.html")
+        for text in re.findall(r'\{% translate "([^"]+)" %\}', path.read_text(encoding="utf-8"))
+        if text not in entries
+    ]
+    assert missing == []

@@ -1,12 +1,15 @@
-"""`make bench`: the orgs and ledger benchmarks on SQLite and PostgreSQL (see docs/performance.md).
+"""`make bench`: the orgs, ledger and cases benchmarks on SQLite and PostgreSQL (see docs/performance.md).
 
 For each suite and backend a child process (bench/_measure.py, bench/_measure_ledger.py) migrates a dedicated
 database, builds the benchmark city once (fulian.demo.bulk; for the ledger suite also three years of ledger,
-fulian.demo.bulk_ledger; both reused on later runs) and times the app's queries against hand-written SQL.
+fulian.demo.bulk_ledger; for the cases suite ~300,000 cases, fulian.demo.bulk_cases; all reused on later runs)
+and times the app's queries against hand-written SQL. The cases suite also drives intakes through the API under
+gunicorn on PostgreSQL (bench/_intake_load.py).
 The combined JSON goes to stdout and to bench/results/<suite>.json.
 
-    .venv/bin/python bench/run.py                  # both suites: orgs.json, then ledger.json
+    .venv/bin/python bench/run.py                  # all suites: orgs.json, ledger.json, cases.json
     .venv/bin/python bench/run.py --suite ledger   # the ledger roll-up (~1,000,000 records) and reporting rates
+    .venv/bin/python bench/run.py --suite cases    # case lists at ~300,000 cases; API intake under load
     .venv/bin/python bench/run.py --province       # ~45,000 units, ~950,000 cadres, PostgreSQL only
                                                    # -> bench/results/orgs_province.json (a few minutes)
 
@@ -17,6 +20,10 @@ Environment:
                         each after 2 warm-ups)
   BENCH_LEDGER_FACTOR   scales the ledger's records per unit (default 1: ~967,000 records on both backends)
   BENCH_WRITES          create_record/delete_record calls timed with and without the monthly totals (200)
+  BENCH_CASES_FACTOR    scales the cases per unit (default 1: ~300,000 cases on both backends)
+  BENCH_INTAKES         API intakes sent under load (default 2000; 0 skips the load test), at most
+                        BENCH_INTAKE_SECONDS (30) with BENCH_INTAKE_CLIENTS (20) threads against
+                        BENCH_GUNICORN_WORKERS (2) gunicorn workers
 """
 
 from __future__ import annotations
@@ -39,12 +46,16 @@ WORK_DIR = ROOT / "var" / "bench"
 RESULTS_DIR = ROOT / "bench" / "results"
 MEASURE = ROOT / "bench" / "_measure.py"
 MEASURE_LEDGER = ROOT / "bench" / "_measure_ledger.py"
+MEASURE_CASES = ROOT / "bench" / "_measure_cases.py"
 PG_URL = os.environ.get("FULIAN_BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/fulian_bench")
 PROVINCE_FACTOR = "2.15"  # breadth x2.15 at every level: ~9x the city's units and cadres
 STATS_GOAL_MS = 200.0
 RATIO_GOAL = 2.0
 ROLLUP_GOAL_MS = 300.0
 RATES_GOAL_MS = 200.0
+CASE_LIST_GOAL_MS = 150.0
+INTAKE_RATE_GOAL = 200.0
+INTAKE_P95_GOAL_MS = 100.0
 
 
 def log(message: str) -> None:
@@ -84,13 +95,15 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--province", action="store_true", help="province-sized tree, PostgreSQL only")
-    parser.add_argument("--suite", choices=["all", "orgs", "ledger"], default="all")
+    parser.add_argument("--suite", choices=["all", "orgs", "ledger", "cases"], default="all")
     args = parser.parse_args()
     WORK_DIR.mkdir(parents=True, exist_ok=True)
     if args.province or args.suite in ("all", "orgs"):
         run_orgs(args)
     if not args.province and args.suite in ("all", "ledger"):
         run_ledger()
+    if not args.province and args.suite in ("all", "cases"):
+        run_cases()
 
 
 def machine(runs: dict, load_before, load_after) -> dict:
@@ -185,6 +198,72 @@ def run_ledger() -> None:
         "notes": notes,
     }
     write(document, RESULTS_DIR / "ledger.json")
+
+
+def run_cases() -> None:
+    """Case lists at ~300,000 cases and API intake under load, in the same databases (city reused)."""
+    notes: list[str] = []
+    backends = backends_for("orgs.sqlite3", PG_URL, notes)
+    extra_env = {"BENCH_REPS": os.environ.get("BENCH_REPS", "20")}
+    load_before = os.getloadavg()
+    runs = {backend: measure(backend, url, extra_env, MEASURE_CASES) for backend, url in backends}
+    load_after = os.getloadavg()
+    first = next(iter(runs.values()))
+    results = [r for run in runs.values() for r in run["results"]]
+    notes += sorted({n for run in runs.values() for n in run["notes"]})
+    sizes = {run["build"].get("cases") for run in runs.values()}
+    if len(sizes) != 1:
+        notes.append(f"backends were built with different numbers of cases: {sorted(map(str, sizes))}")
+    intake = runs.get("postgresql", {}).get("intake")
+    goals = {
+        f"case list p95 < {CASE_LIST_GOAL_MS:.0f} ms (every list, PostgreSQL)": all(
+            r["ours_ms"]["p95"] < CASE_LIST_GOAL_MS for r in results if r["backend"] == "postgresql"
+        ),
+        f"case list p95 < {CASE_LIST_GOAL_MS:.0f} ms (every list, SQLite)": all(
+            r["ours_ms"]["p95"] < CASE_LIST_GOAL_MS for r in results if r["backend"] == "sqlite"
+        ),
+    }
+    if intake:
+        goals[f"API intake >= {INTAKE_RATE_GOAL:.0f}/s"] = intake["intakes_per_second"] >= INTAKE_RATE_GOAL
+        goals[f"API intake p95 < {INTAKE_P95_GOAL_MS:.0f} ms"] = (
+            intake["latency_ms"]["p95"] < INTAKE_P95_GOAL_MS
+        )
+    else:
+        notes.append("API intake load test not run (needs PostgreSQL; BENCH_INTAKES=0 skips it)")
+    document = {
+        "suite": "cases",
+        "generated_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "machine": machine(runs, load_before, load_after),
+        "data": {
+            backend: {
+                k: run[k]
+                for k in (
+                    "units",
+                    "cases",
+                    "cases_from_earlier_intake_runs",
+                    "county",
+                    "township",
+                    "build",
+                    "reused",
+                    "migrate_seconds",
+                )
+            }
+            for backend, run in runs.items()
+        },
+        "method": {
+            "reps": first["reps"],
+            "warmups": first["warmups"],
+            "timer": "time.perf_counter; ours (ids + count), raw SQL and the full page alternate in each repetition",
+            "baseline": "raw_sql_ms: hand-written SELECT of the page of ids (same filters and order) + COUNT(*) "
+            "over the case table joined to the units by path range; full_page_ms: queries.case_page "
+            "(ids, count, the page's rows with relations and parties) for reference",
+        },
+        "results": results,
+        "intake": intake,
+        "goals": goals,
+        "notes": notes,
+    }
+    write(document, RESULTS_DIR / "cases.json")
 
 
 def run_orgs(args) -> None:

@@ -1,0 +1,495 @@
+"""Case intake through the real API under load (part of the cases benchmark; PostgreSQL only).
+
+Starts gunicorn (``fulian.wsgi``, BENCH_GUNICORN_WORKERS=2 sync workers) on a free 127.0.0.1 port against the
+benchmark database, with the settings given explicitly in its environment (FULIAN_DATABASE_URL, FULIAN_DATA_KEY,
+FULIAN_ALLOWED_HOSTS); creates an API token for the city's 12338 hotline operator with ``fulian token create``;
+then BENCH_INTAKE_CLIENTS=20 client threads (``http.client``, one connection each) POST intakes to
+``/api/v1/cases/`` (registered in the townships and streets of the city's last county, away from the lists
+the suite times), each with its own ``Idempotency-Key``, until BENCH_INTAKES=2000 requests are sent or
+BENCH_INTAKE_SECONDS=30 have passed. Afterwards, checked in the database: every 201 created exactly one case
+(distinct ids, and the operator's cases since the start are exactly those), case numbers are gap-free per unit
+and year (1 … the counter, nothing missing, nothing twice), no 5xx; then 100 of the keys are replayed (same
+body): each must return the first response marked ``Idempotent-Replayed`` and no case may be added.
+gunicorn is stopped in every case. All traffic goes to 127.0.0.1.
+
+If a goal is missed, ``profile_intake`` shows where one intake's time goes, in this single process (no HTTP
+server): BENCH_PROFILE_INTAKES=150 API requests through Django's test client, timed and then under cProfile
+(grouped into authentication, validation, idempotency, the action's steps, encryption, commits), the same number
+of direct ``intake_case`` calls, the queries of one request, and how long the audit chain head stays locked per
+intake (from ``record()`` to the commit) — the ceiling it puts on the whole database's intake rate.
+"""
+
+from __future__ import annotations
+
+import cProfile
+import datetime as dt
+import http.client
+import io
+import json
+import os
+import pstats
+import random
+import secrets
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from unittest import mock
+
+from _measure import log, percentile
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import Count, Max, Min
+
+from fulian.cases import actions
+from fulian.cases.models import Case, CaseCategory, CaseCounter, Channel
+from fulian.orgs.models import Kind, OrgUnit
+
+ROOT = Path(__file__).resolve().parent.parent
+INTAKES = int(os.environ.get("BENCH_INTAKES", "2000"))
+SECONDS = float(os.environ.get("BENCH_INTAKE_SECONDS", "30"))
+CLIENTS = int(os.environ.get("BENCH_INTAKE_CLIENTS", "20"))
+WORKERS = int(os.environ.get("BENCH_GUNICORN_WORKERS", "2"))
+THREADS = int(os.environ.get("BENCH_GUNICORN_THREADS", "1"))  # > 1: gthread workers
+REPLAYS = 100
+PROFILE_INTAKES = int(os.environ.get("BENCH_PROFILE_INTAKES", "150"))
+THROUGHPUT_GOAL = 200.0
+P95_GOAL_MS = 100.0
+
+SUBS = [
+    ("marriage_family", "domestic_violence", 0.25),
+    ("marriage_family", "divorce", 0.25),
+    ("land_collective", "married_out_women", 0.15),
+    ("labour_social", "wages_insurance", 0.15),
+    ("other", None, 0.20),
+]
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _id_number(rng: random.Random) -> str:
+    from fulian.lib.idcard import check_char
+
+    first17 = f"360902{1970 + rng.randrange(35)}{1 + rng.randrange(12):02d}{1 + rng.randrange(28):02d}"
+    first17 += f"{rng.randrange(500) * 2:03d}"
+    return first17 + check_char(first17)
+
+
+def _pick(r: float) -> tuple[str, str | None]:
+    for top, sub, share in SUBS:
+        if r < share:
+            return top, sub
+        r -= share
+    return SUBS[-1][0], SUBS[-1][1]
+
+
+def payloads(units: list[int], n: int, seed: int) -> list[dict]:
+    """Deterministic intakes as a switchboard would push them: a caller, often the woman herself, a phone, at
+    times an ID number; a checklist that makes a few of them 高危."""
+    from fulian.demo import names
+
+    rng = random.Random(seed)
+    out = []
+    for i in range(n):
+        top, sub = _pick(rng.random())
+        checklist = ["threat_to_kill"] if sub == "domestic_violence" and rng.random() < 0.12 else []
+        if sub == "domestic_violence" and not checklist and rng.random() < 0.4:
+            checklist = ["escalating"]
+        affected = {
+            "role": "affected",
+            "name": names.person_name(rng),
+            "phone": names.mobile(rng),
+            "relation": "本人",
+            "address": f"{rng.randrange(1, 9)}组{rng.randrange(1, 60)}号",
+        }
+        if rng.random() < 0.35:
+            affected["id_number"] = _id_number(rng)
+        parties = [affected]
+        if rng.random() < 0.4:
+            parties.insert(0, {"role": "caller", "name": names.person_name(rng), "phone": names.mobile(rng)})
+        body = {
+            "org_unit_id": units[i % len(units)],
+            "channel": Channel.HOTLINE.value,
+            "category": top,
+            "parties": parties,
+            "account": "来电反映近期家庭矛盾激化,希望妇联帮助协调。" * (1 + rng.randrange(3)),
+            "request": "希望妇联帮助调解",
+            "risk_checklist": checklist,
+            "consent_store": True,
+            "consent_refer": rng.random() < 0.8,
+            "consent_contact": True,
+        }
+        if sub:
+            body["subcategory"] = sub
+        out.append(body)
+    return out
+
+
+def _post(conn: http.client.HTTPConnection, token: str, key: str, body: bytes):
+    conn.request(
+        "POST",
+        "/api/v1/cases/",
+        body=body,
+        headers={
+            "Authorization": f"Bearer {token}",
+            "Content-Type": "application/json",
+            "Idempotency-Key": key,
+            "Host": "127.0.0.1",
+        },
+    )
+    response = conn.getresponse()
+    data = response.read()
+    return response.status, response.getheader("Idempotent-Replayed"), data
+
+
+def _start_gunicorn(port: int, data_key: str) -> subprocess.Popen:
+    env = {
+        **os.environ,
+        "FULIAN_DATABASE_URL": os.environ["FULIAN_DATABASE_URL"],
+        "FULIAN_DATA_KEY": data_key,
+        "FULIAN_ALLOWED_HOSTS": "127.0.0.1",
+    }
+    env.pop("FULIAN_DEBUG", None)
+    return subprocess.Popen(
+        [
+            str(Path(sys.executable).parent / "gunicorn"),
+            "fulian.wsgi:application",
+            "--workers",
+            str(WORKERS),
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--threads",
+            str(THREADS),
+            "--timeout",
+            "60",
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=sys.stderr,
+        start_new_session=True,
+    )
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=5)
+
+
+def _wait_ready(port: int, token: str, proc: subprocess.Popen) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"gunicorn exited with {proc.returncode}")
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+            conn.request(
+                "GET", "/api/v1/me", headers={"Authorization": f"Bearer {token}", "Host": "127.0.0.1"}
+            )
+            status = conn.getresponse().status
+            conn.close()
+            if status == 200:
+                return
+            raise RuntimeError(f"/api/v1/me answered {status}")
+        except (ConnectionError, OSError):
+            time.sleep(0.3)
+    raise RuntimeError("gunicorn did not become ready within 60 s")
+
+
+def load(port: int, token: str, bodies: list[bytes], keys: list[str]) -> tuple[list[dict], float]:
+    """CLIENTS threads take the next request index until all are sent or SECONDS have passed."""
+    lock = threading.Lock()
+    state = {"next": 0}
+    results: list[dict] = []
+    deadline = time.perf_counter() + SECONDS
+
+    def client():
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        mine = []
+        while True:
+            with lock:
+                i = state["next"]
+                if i >= len(bodies) or time.perf_counter() >= deadline:
+                    break
+                state["next"] = i + 1
+            started = time.perf_counter()
+            try:
+                status, _, data = _post(conn, token, keys[i], bodies[i])
+            except (http.client.HTTPException, OSError) as exc:
+                conn.close()
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+                mine.append(
+                    {"i": i, "status": 0, "ms": (time.perf_counter() - started) * 1000, "error": repr(exc)}
+                )
+                continue
+            ms = (time.perf_counter() - started) * 1000
+            row = {"i": i, "status": status, "ms": ms}
+            if status == 201:
+                doc = json.loads(data)
+                row["id"], row["number"] = doc["id"], doc["number"]
+            mine.append(row)
+        conn.close()
+        with lock:
+            results.extend(mine)
+
+    threads = [threading.Thread(target=client, daemon=True) for _ in range(CLIENTS)]
+    started = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=SECONDS + 120)
+    return results, time.perf_counter() - started
+
+
+def verify(results: list[dict], hotline, since: dt.datetime) -> dict:
+    created = [r for r in results if r["status"] == 201]
+    ids = [r["id"] for r in created]
+    assert len(ids) == len(set(ids)), "a case id was returned twice"
+    mine = set(Case.objects.filter(created_by=hotline, created_at__gte=since).values_list("pk", flat=True))
+    assert mine == set(ids), f"{len(mine)} cases in the database for {len(ids)} responses 201"
+    numbers = dict(Case.objects.filter(pk__in=ids).values_list("pk", "number"))
+    assert all(numbers[r["id"]] == r["number"] for r in created)
+    touched = set(Case.objects.filter(pk__in=ids).values_list("registered_unit_id", "year"))
+    gaps = []
+    for unit_id, year in sorted(touched):
+        agg = Case.objects.filter(registered_unit_id=unit_id, year=year).aggregate(
+            n=Count("id"),
+            distinct=Count("sequence", distinct=True),
+            low=Min("sequence"),
+            high=Max("sequence"),
+        )
+        last = CaseCounter.objects.get(org_unit_id=unit_id, year=year).last
+        if not (agg["n"] == agg["distinct"] == agg["high"] == last and agg["low"] == 1):
+            gaps.append({"unit": unit_id, "year": year, **agg, "counter": last})
+    assert not gaps, gaps[:5]
+    server_errors = [r for r in results if r["status"] >= 500 or r["status"] == 0]
+    assert not server_errors, server_errors[:5]
+    return {"created": len(ids), "units_checked_gap_free": len(touched), "server_errors": 0}
+
+
+def replay(port: int, token: str, results: list[dict], bodies, keys) -> dict:
+    created = sorted((r for r in results if r["status"] == 201), key=lambda r: r["i"])[:REPLAYS]
+    before = Case.objects.count()
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    replayed = 0
+    for r in created:
+        status, flag, data = _post(conn, token, keys[r["i"]], bodies[r["i"]])
+        assert status == 201 and flag == "true", (status, flag, data[:200])
+        assert json.loads(data)["id"] == r["id"]
+        replayed += 1
+    conn.close()
+    added = Case.objects.count() - before
+    assert added == 0, f"{added} cases created by replays"
+    return {"replayed": replayed, "cases_added": added}
+
+
+PROFILED = {
+    "auth.py:authenticate": "token authentication (BearerTokenAuthentication)",
+    "idempotency.py:idempotent_create": "Idempotency-Key row + the create inside it",
+    "serializers.py:is_valid": "request validation (DRF serializers)",
+    "queries.py:access_unit": "access_unit (scope check of the unit)",
+    "actions.py:intake_case": "intake_case (the action, all of it)",
+    "actions.py:validate_intake": "  validate_intake",
+    "actions.py:_number": "  numbering: counter row lock + deadlines",
+    "actions.py:next_number": "    next_number (SELECT … FOR UPDATE of the counter)",
+    "actions.py:deadlines": "    deadlines (holiday calendar query)",
+    "actions.py:_audit": "  audit event (chain-head lock)",
+    "actions.py:_entry": "  timeline entry",
+    "actions.py:_notify_high_risk": "  notification of 高危 cases",
+    "crypto.py:encrypt": "AES-GCM encryption (all values)",
+    "crypto.py:blind_index": "blind indexes",
+    "api.py:post": "the view's post() (everything but routing, middleware, authentication)",
+    "transaction.py:__exit__": "commits (transaction.atomic exits)",
+}
+
+
+def profile_intake(units: list[int], hotline, token: str) -> dict:
+    """Where one intake's time goes, single process, no HTTP server: the API request through Django's test
+    client (middleware, authentication, validation, idempotency, the action, the response), timed and then
+    under cProfile; and ``intake_case`` called directly."""
+    from django.test import Client
+
+    cats = {c.code: c for c in CaseCategory.objects.all()}
+    bodies = payloads(units, PROFILE_INTAKES * 2 + 10, seed=secrets.randbits(32))
+    unit_objs = {u.pk: u for u in OrgUnit.objects.filter(pk__in=units)}
+    client = Client(HTTP_AUTHORIZATION=f"Bearer {token}")
+    prefix = secrets.token_hex(4)
+
+    def request(i, body):
+        response = client.post(
+            "/api/v1/cases/",
+            data=json.dumps(body, ensure_ascii=False),
+            content_type="application/json",
+            headers={"Idempotency-Key": f"profile-{prefix}-{i}"},
+        )
+        assert response.status_code == 201, response.content[:300]
+
+    def direct(body):
+        body = dict(body)
+        unit = unit_objs[body.pop("org_unit_id")]
+        body["category"] = cats[body["category"]]
+        body["subcategory"] = cats[body["subcategory"]] if body.get("subcategory") else None
+        actions.intake_case(hotline, unit=unit, **body)
+
+    for i, body in enumerate(bodies[:10]):  # warm-up
+        request(i, body)
+    api_times, direct_times = [], []
+    for i, body in enumerate(bodies[10 : 10 + PROFILE_INTAKES], start=10):
+        started = time.perf_counter()
+        request(i, body)
+        api_times.append((time.perf_counter() - started) * 1000)
+    for body in bodies[10 + PROFILE_INTAKES :]:
+        started = time.perf_counter()
+        direct(body)
+        direct_times.append((time.perf_counter() - started) * 1000)
+    profiler = cProfile.Profile()
+    for i, body in enumerate(bodies[10 : 10 + PROFILE_INTAKES], start=10_000):
+        profiler.enable()
+        request(i, body)
+        profiler.disable()
+    out = io.StringIO()
+    stats = pstats.Stats(profiler, stream=out)
+    stats.sort_stats("cumulative").print_stats(45)
+    n = PROFILE_INTAKES
+    total_ms = max(cum for (_, _, _, cum, _) in stats.stats.values()) * 1000 / n
+    buckets = {}
+    for (filename, _, func), (_, ncalls, _tottime, cumtime, _) in stats.stats.items():
+        key = f"{Path(filename).name}:{func}"
+        if key in PROFILED and ("fulian" in filename or key.startswith(("serializers", "transaction"))):
+            label = PROFILED[key]
+            prev = buckets.get(label, {"ms_per_request": 0.0, "calls_per_request": 0.0})
+            buckets[label] = {
+                "ms_per_request": round(prev["ms_per_request"] + cumtime * 1000 / n, 2),
+                "calls_per_request": round(prev["calls_per_request"] + ncalls / n, 2),
+            }
+    # how long the audit chain head (one row, locked by every audited write until its transaction commits) is
+    # held per intake: from the call of record() in intake_case to the commit of the request's transaction
+    held: list[float] = []
+    real_record = actions.record
+
+    def timed_record(*args, **kwargs):
+        started = time.perf_counter()
+        event = real_record(*args, **kwargs)
+        transaction.on_commit(lambda: held.append((time.perf_counter() - started) * 1000))
+        return event
+
+    with mock.patch.object(actions, "record", timed_record):
+        for i, body in enumerate(bodies[10 : 10 + PROFILE_INTAKES], start=20_000):
+            request(i, body)
+    from django.db import reset_queries
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as captured:
+        request(99_999, bodies[-1])
+    queries_per_request = len(captured)
+    reset_queries()
+    log("profile of one API intake (cumulative):\n" + "\n".join(out.getvalue().splitlines()[:70]))
+    ordered = sorted(buckets.items(), key=lambda kv: list(PROFILED.values()).index(kv[0]))
+    return {
+        "requests": n,
+        "api_in_process_ms": {
+            "median": round(statistics.median(api_times), 2),
+            "p95": round(percentile(api_times, 0.95), 2),
+        },
+        "intake_case_direct_ms": {
+            "median": round(statistics.median(direct_times), 2),
+            "p95": round(percentile(direct_times, 0.95), 2),
+        },
+        "profiled_ms_per_request": round(total_ms, 2),
+        "audit_chain_head_held_ms": {
+            "median": round(statistics.median(held), 2),
+            "p95": round(percentile(held, 0.95), 2),
+            "ceiling_intakes_per_second": round(1000 / statistics.median(held), 0),
+        },
+        "queries_per_request": queries_per_request,
+        "where_the_time_goes": dict(ordered),
+    }
+
+
+def run_intake_load(city: OrgUnit, hotline) -> dict:
+    from fulian.accounts.models import ApiToken
+
+    # the townships and streets of the city's LAST county: the intakes stay in the database (cases cannot be
+    # deleted), so they must not land in the first county, whose lists the benchmark times
+    county = OrgUnit.objects.filter(parent=city, kind=Kind.COUNTY).order_by("-path").first()
+    units = list(
+        OrgUnit.objects.under(county)
+        .filter(kind__in=(Kind.TOWNSHIP, Kind.STREET), closed_on__isnull=True)
+        .order_by("path")
+        .values_list("pk", flat=True)
+    )
+    run_id = secrets.token_hex(4)
+    data = payloads(units, INTAKES, seed=7)
+    bodies = [json.dumps(b, ensure_ascii=False).encode() for b in data]
+    keys = [f"bench-{run_id}-{i:05d}" for i in range(len(bodies))]
+    env = {**os.environ}
+    token = subprocess.run(
+        [str(Path(sys.executable).parent / "fulian"), "token", "create", hotline.username, "--name", "bench"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    ).stdout.strip()
+    port = _free_port()
+    since = dt.datetime.now(dt.UTC)
+    data_key = settings.DATA_KEYS[0]
+    proc = _start_gunicorn(port, data_key)
+    log(f"gunicorn ({WORKERS} workers, {THREADS} threads) on 127.0.0.1:{port}, pid {proc.pid}")
+    try:
+        _wait_ready(port, token, proc)
+        load_before = os.getloadavg()
+        results, seconds = load(port, token, bodies, keys)
+        load_after = os.getloadavg()
+        latencies = [r["ms"] for r in results]
+        statuses: dict[str, int] = {}
+        for r in results:
+            statuses[str(r["status"])] = statuses.get(str(r["status"]), 0) + 1
+        ok = statuses.get("201", 0)
+        figures = {
+            "units": {"county": county.name, "townships_and_streets": len(units)},
+            "workers": WORKERS,
+            "worker_class": "sync" if THREADS == 1 else f"gthread ({THREADS} threads)",
+            "clients": CLIENTS,
+            "requests": len(results),
+            "limit": {"requests": INTAKES, "seconds": SECONDS},
+            "seconds": round(seconds, 2),
+            "statuses": statuses,
+            "intakes_per_second": round(ok / seconds, 1),
+            "latency_ms": {
+                "median": round(statistics.median(latencies), 1),
+                "p95": round(percentile(latencies, 0.95), 1),
+                "max": round(max(latencies), 1),
+            },
+            "loadavg_1m_before_after": [round(load_before[0], 2), round(load_after[0], 2)],
+        }
+        log(f"intake load: {figures}")
+        figures["checks"] = verify(results, hotline, since)
+        figures["replay"] = replay(port, token, results, bodies, keys)
+        log(f"intake checks: {figures['checks']} replay: {figures['replay']}")
+    finally:
+        _stop(proc)
+    figures["goals"] = {
+        f">= {THROUGHPUT_GOAL:.0f} intakes/s": figures["intakes_per_second"] >= THROUGHPUT_GOAL,
+        f"p95 < {P95_GOAL_MS:.0f} ms": figures["latency_ms"]["p95"] < P95_GOAL_MS,
+    }
+    if not all(figures["goals"].values()) and PROFILE_INTAKES:
+        figures["profile"] = profile_intake(units, hotline, token)
+    ApiToken.objects.filter(user=hotline, name="bench").update(revoked=True)  # bench tokens are single-use
+    return figures

@@ -14,7 +14,7 @@
         grid: { left: 8, right: 24, top: 8, bottom: 8, containLabel: true },
         tooltip: { trigger: "axis" },
         xAxis: { type: "value" },
-        yAxis: { type: "category", inverse: true, data: data.children.labels },
+        yAxis: { type: "category", inverse: true, data: data.children.labels, axisLabel: { interval: 0 } },
         series: [{ type: "bar", name: s.name, data: s.values.map(function (v) { return typeof v === "number" ? v : null; }),
                    label: { show: true, position: "right", formatter: function (p) {
                      var raw = s.values[p.dataIndex]; return raw === null ? "—" : String(raw); } } }],

@@ -11,3 +11,14 @@ from fulian.orgs.models import OrgUnit
 @transaction.atomic
 def record_summary_export(actor, unit: OrgUnit, year: int) -> None:
     record(actor, "reports.summary.export", obj=unit, where=Where.of(unit), detail={"year": year})
+
+
+@transaction.atomic
+def record_table_export(actor, unit: OrgUnit, start, end, codes: list[str]) -> None:
+    record(
+        actor,
+        "reports.table.export",
+        obj=unit,
+        where=Where.of(unit),
+        detail={"start": start.isoformat(), "end": end.isoformat(), "codes": codes},
+    )

@@ -67,12 +67,10 @@ class StatsView(APIView):
             start, end = parse_period(p, timezone.localdate())
         except DjangoValidationError as e:
             raise ValidationError(e.message_dict) from None
-        codes = None
-        if p.get("codes"):
-            codes = [c.strip() for c in p["codes"].split(",") if c.strip()]
-            unknown = sorted(set(codes) - set(registry.known(codes)))
-            if unknown:
-                raise ValidationError({"codes": [f"未知的指标代码:{','.join(unknown)}"]})
+        try:
+            codes = queries.parse_codes(p.get("codes"))
+        except DjangoValidationError as e:
+            raise ValidationError(e.message_dict) from None
         by = p.get("by") or "child"
         if by not in ("child", "month"):
             raise serializers.ValidationError({"by": ["分列方式应为 child 或 month。"]})

@@ -7,6 +7,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.utils import timezone
 
@@ -24,6 +25,17 @@ from .registry import Indicator
 def access_stats_unit(actor, unit_id) -> OrgUnit:
     """The unit whose statistics are asked for, inside the actor's scope (the same audited 404 otherwise)."""
     return access_unit(actor, unit_id, Cap.VIEW_ORG)
+
+
+def parse_codes(raw: str | None) -> list[str] | None:
+    """``a,b,c`` from a query string → the codes (None: all); an unknown code is a ValidationError."""
+    codes = [c.strip() for c in (raw or "").split(",") if c.strip()]
+    if not codes:
+        return None
+    unknown = sorted(set(codes) - set(registry.known(codes)))
+    if unknown:
+        raise ValidationError({"codes": [f"未知的指标代码:{','.join(unknown)}"]})
+    return codes
 
 
 def visible_indicators(actor, unit: OrgUnit, codes: list[str] | None = None) -> list[Indicator]:

@@ -6,4 +6,5 @@ app_name = "reports"
 urlpatterns = [
     path("units/<int:unit_id>/", views.dashboard, name="dashboard"),
     path("units/<int:unit_id>/summary.docx", views.summary_docx, name="summary"),
+    path("units/<int:unit_id>/table.xlsx", views.table_xlsx, name="table"),
 ]

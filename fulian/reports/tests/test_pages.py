@@ -10,6 +10,7 @@ import re
 import pytest
 from django.utils import timezone
 from docx import Document
+from openpyxl import load_workbook
 from rest_framework.test import APIClient
 
 from fulian.accounts.actions import create_token
@@ -180,3 +181,47 @@ def test_summary_form_keeps_the_text_on_error(cast, login):
     assert response.status_code == 400
     page = response.content.decode()
     assert "问题一" in page and "打算一" in page and "整数" in page
+
+
+def _sheet(response) -> list[tuple]:
+    assert response.status_code == 200, response.content[:200]
+    return list(load_workbook(io.BytesIO(response.content)).active.iter_rows(values_only=True))
+
+
+def test_table_export_has_the_numbers_of_the_stats_service(cast, data, login):
+    today = timezone.localdate()
+    start = today.replace(month=1, day=1)
+    response = login(cast.users.county_leader).get(f"/reports/units/{cast.county.pk}/table.xlsx")
+    rows = _sheet(response)
+    table = queries.indicator_table(cast.users.county_leader, cast.county, start, today)
+    headers = rows[1]
+    assert headers[0] == "单位" and len(headers) == len(table.indicators) + 1
+    body = {row[0]: row[1:] for row in rows[2:]}
+    for r in [*table.rows, table.total]:
+        assert list(body[r.label]) == [queries.plain(r.values[i.code]) for i in table.indicators], r.label
+    assert body["甲镇妇联"][headers.index("维权案件受理登记(件)") - 1] == "<3"  # suppressed below the county
+    event = AuditEvent.objects.get(action="reports.table.export")
+    assert event.actor_id == cast.users.county_leader.pk and event.org_unit_id == cast.county.pk
+
+
+def test_table_export_is_scoped_and_shows_staff_no_case_figures(cast, data, login):
+    before = denied_count()
+    assert login(cast.users.a_staff).get(f"/reports/units/{cast.county.pk}/table.xlsx").status_code == 404
+    assert denied_count() == before + 1
+    assert not AuditEvent.objects.filter(action="reports.table.export").exists()
+    headers = _sheet(login(cast.users.a_staff).get(f"/reports/units/{cast.town_a.pk}/table.xlsx"))[1]
+    assert not any("维权" in h for h in headers) and "参训人次(人次)" in headers
+    labels = [
+        row[0]
+        for row in _sheet(login(cast.users.a_staff).get(f"/reports/units/{cast.town_a.pk}/table.xlsx"))[2:]
+    ]
+    assert "乙一村" not in labels and "乙镇妇联" not in labels
+
+
+def test_table_export_refuses_bad_input_in_chinese(cast, login):
+    client = login(cast.users.county_staff)
+    response = client.get(f"/reports/units/{cast.county.pk}/table.xlsx", {"codes": "nope"})
+    assert response.status_code == 400 and "未知的指标代码:nope" in response.content.decode()
+    response = client.get(f"/reports/units/{cast.county.pk}/table.xlsx", {"year": "20x6"})
+    assert response.status_code == 400 and "年份应为四位数字" in response.content.decode()
+    assert not AuditEvent.objects.filter(action="reports.table.export").exists()

@@ -14,6 +14,7 @@ from fulian.accounts.roles import Cap
 from fulian.accounts.scope import home_unit, memberships_of, scope_for
 from fulian.audit.actions import record
 from fulian.audit.context import client_ip
+from fulian.lib.forms import add_errors
 from fulian.lib.xlsx import encrypt_workbook, workbook_bytes
 from fulian.orgs.actions import ConflictError
 from fulian.orgs.queries import access_unit
@@ -83,14 +84,6 @@ def case_list(request):
     return render(request, template, context)
 
 
-def _add_errors(form, exc: ValidationError) -> None:
-    if hasattr(exc, "error_dict"):
-        for name, errors in exc.message_dict.items():
-            form.add_error(name if name in form.fields else None, errors)
-    else:
-        form.add_error(None, exc.messages)
-
-
 DRAFT_SKIP = {"csrfmiddlewaretoken", "draft"}
 
 
@@ -118,7 +111,7 @@ def intake(request):
             try:
                 case = actions.intake_case(user, **form.intake_values())
             except ValidationError as exc:
-                _add_errors(form, exc)
+                add_errors(form, exc)
             except PermissionDenied as exc:
                 form.add_error("unit", str(exc))
                 status = 403
@@ -430,7 +423,7 @@ def public_help(request):
                 form.add_error(None, exc.messages)
                 status = 429
             except ValidationError as exc:
-                _add_errors(form, exc)
+                add_errors(form, exc)
             else:
                 response = render(request, "cases/public_done.html", {"code": code, "pin": pin})
                 response["Cache-Control"] = "no-store"

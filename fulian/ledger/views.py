@@ -19,6 +19,7 @@ from fulian.accounts.access import ScopedViewMixin
 from fulian.accounts.roles import ROLE_CAPS, Cap
 from fulian.accounts.scope import memberships_of, scope_for
 from fulian.audit.actions import Where, record
+from fulian.lib.forms import add_errors
 from fulian.lib.xlsx import workbook_bytes
 from fulian.orgs.actions import ConflictError
 from fulian.orgs.models import OrgUnit
@@ -182,14 +183,6 @@ def record_export(request, unit_id: int):
 # --- quick entry, detail, edit, delete --------------------------------------------------------------------------
 
 
-def _add_errors(form, exc: ValidationError) -> None:
-    if hasattr(exc, "error_dict"):
-        for name, errors in exc.message_dict.items():
-            form.add_error(name if name in form.fields else None, errors)
-    else:
-        form.add_error(None, exc.messages)
-
-
 @login_required
 def record_create(request, unit_id: int):
     unit = access_unit(request.user, unit_id, Cap.VIEW_WORK)
@@ -216,7 +209,7 @@ def record_create(request, unit_id: int):
                 request.user, org_unit=unit, tags=form.cleaned_data["tags"], **form.record_fields()
             )
         except ValidationError as exc:
-            _add_errors(form, exc)
+            add_errors(form, exc)
         except PermissionDenied as exc:
             form.add_error(None, str(exc))
             status = 403
@@ -281,7 +274,7 @@ def record_edit(request, record_id: int):
             form.add_error(None, exc.message)
             status = 409
         except ValidationError as exc:
-            _add_errors(form, exc)
+            add_errors(form, exc)
         except PermissionDenied as exc:
             form.add_error(None, str(exc))
             status = 403
@@ -346,7 +339,7 @@ def exceptions(request, unit_id: int):
                 form.cleaned_data["reason"],
             )
         except ValidationError as exc:
-            _add_errors(form, exc)
+            add_errors(form, exc)
         except PermissionDenied as exc:
             form.add_error(None, str(exc))
             status = 403
@@ -496,7 +489,7 @@ def tags(request):
                 )
                 messages.success(request, f"已保存品牌标签“{done.name}”。")
         except ValidationError as exc:
-            _add_errors(form, exc)
+            add_errors(form, exc)
         else:
             return redirect("ledger:tags")
     if request.method == "POST" and form.errors:

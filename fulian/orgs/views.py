@@ -17,6 +17,7 @@ from fulian.accounts.access import ScopedViewMixin
 from fulian.accounts.roles import Cap
 from fulian.accounts.scope import home_unit, scope_for
 from fulian.audit.actions import Where, record
+from fulian.lib.forms import add_errors
 from fulian.lib.xlsx import XLSX_CONTENT_TYPE, workbook_bytes
 
 from . import actions, imports, queries
@@ -221,7 +222,7 @@ def cadre_create(request, unit_id: int):
         try:
             actions.create_cadre(request.user, org_unit=unit, **data)
         except ValidationError as exc:
-            _add_errors(form, exc)
+            add_errors(form, exc)
         else:
             messages.success(request, f"已添加干部:{data['name']}")
             return redirect("orgs:cadres", unit.pk)
@@ -241,19 +242,11 @@ def cadre_edit(request, cadre_id: int):
         except actions.ConflictError as exc:
             form.add_error(None, exc.message)
         except ValidationError as exc:
-            _add_errors(form, exc)
+            add_errors(form, exc)
         else:
             messages.success(request, f"已保存:{data['name']}")
             return redirect("orgs:cadres", cadre.org_unit_id)
     return render(request, "orgs/cadre_form.html", {"form": form, "unit": cadre.org_unit, "cadre": cadre})
-
-
-def _add_errors(form, exc: ValidationError) -> None:
-    if hasattr(exc, "error_dict"):
-        for field, errors in exc.message_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, exc.messages)
 
 
 @login_required

@@ -16,6 +16,7 @@ from fulian.accounts.roles import Cap
 from fulian.accounts.scope import home_unit, scope_for
 from fulian.audit.actions import Where, record
 from fulian.files.actions import file_response, prepare_upload
+from fulian.lib.forms import add_errors
 from fulian.orgs.queries import access_unit, breadcrumbs, children_of
 from fulian.orgs.views import xlsx_response
 
@@ -94,7 +95,7 @@ def task_create(request):
                 attachments=uploads,
             )
         except ValidationError as exc:
-            _add_errors(form, exc)
+            add_errors(form, exc, _FORM_NAMES)
         else:
             messages.success(request, f"任务已下发给 {task.expected} 个单位。")
             return redirect("supervision:task", task.pk)
@@ -119,11 +120,7 @@ def _prepare(request, name: str, unit):
     return prepared, errors
 
 
-def _add_errors(form, exc: ValidationError) -> None:
-    mapping = {"targets": "target_mode", "fields": "field_lines"}
-    for name, errors in exc.message_dict.items():
-        name = mapping.get(name, name)
-        form.add_error(name if name in form.fields else None, errors)
+_FORM_NAMES = {"targets": "target_mode", "fields": "field_lines"}  # action field → form field
 
 
 def _rates_context(request, task):

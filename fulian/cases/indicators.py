@@ -17,7 +17,7 @@ from fulian.orgs.queries import children_of
 from fulian.reports.registry import LATEST, Source, register
 
 from .models import Case, State, overdue_condition
-from .queries import _stat_aggregates, suppress
+from .queries import stat_aggregates, suppress
 
 PERIOD_CODES = {"cases_received": "received", "cases_closed": "closed"}
 
@@ -26,7 +26,7 @@ def _query(unit: OrgUnit, start: dt.date, end: dt.date, codes: list[str]):
     """case_statistics' cases (registered in the period, not drafts) with its aggregates for the period codes;
     cases_overdue counts the open cases overdue now, whenever they were registered."""
     in_period = Q(created_at__date__gte=start, created_at__date__lte=end)
-    stats = _stat_aggregates()
+    stats = stat_aggregates()
     aggs = {}
     for code, key in PERIOD_CODES.items():
         if code in codes:

@@ -389,7 +389,7 @@ class StatRow:
     values: dict
 
 
-def _stat_aggregates() -> dict:
+def stat_aggregates() -> dict:
     return {
         "received": Count("id"),
         "accepted": Count("id", filter=~Q(state__in=(State.REGISTERED, State.REJECTED))),
@@ -460,7 +460,7 @@ def case_statistics(actor, unit: OrgUnit, start, end) -> dict:
         g.pop("branch"): g
         for g in qs.annotate(branch=Substr("org_unit__path", 1, child_len))
         .values("branch")
-        .annotate(**_stat_aggregates())
+        .annotate(**stat_aggregates())
         .order_by()
     }
     keys = [k for k, _ in STAT_COLUMNS]
@@ -471,7 +471,7 @@ def case_statistics(actor, unit: OrgUnit, start, end) -> dict:
     for child in children_of(unit).active_during(start, end):
         values = grouped.get(child.path) or {}
         rows.append(StatRow(child, child.name, {k: suppress(values.get(k, 0), child) for k in keys}))
-    totals = qs.aggregate(**_stat_aggregates())
+    totals = qs.aggregate(**stat_aggregates())
     total = StatRow(None, "合计", {k: suppress(totals[k] or 0, unit) for k in keys})
 
     def breakdown(field: str, labels: dict) -> list[tuple[str, int | str]]:

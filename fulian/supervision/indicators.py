@@ -15,7 +15,7 @@ from fulian.orgs.paths import prefix_length
 from fulian.reports.registry import RATIO, Source, register
 
 from .models import REPORTED_STATUSES, Assignment
-from .queries import _pct
+from .queries import pct
 
 # reporting_rates' _expected_q, for assignments of many tasks: the unit exists on its own task's deadline
 EXPECTED_Q = Q(org_unit__closed_on__isnull=True) | Q(org_unit__closed_on__gt=F("task__deadline"))
@@ -38,7 +38,7 @@ def _values(counts: dict, codes: list[str]) -> dict:
         "tasks_expected": counts.get("tasks_expected") or 0,
         "tasks_on_time": counts.get("tasks_on_time") or 0,
     }
-    values["tasks_on_time_pct"] = _pct(values["tasks_on_time"], values["tasks_expected"])
+    values["tasks_on_time_pct"] = pct(values["tasks_on_time"], values["tasks_expected"])
     return {code: values[code] for code in codes}
 
 

@@ -129,7 +129,7 @@ class TaskSummary:
 
     @property
     def rate(self) -> float | None:
-        return _pct(self.reported, self.expected)
+        return pct(self.reported, self.expected)
 
 
 def summaries(actor, tasks: list[Task]) -> dict[int, TaskSummary]:
@@ -154,7 +154,7 @@ def summaries(actor, tasks: list[Task]) -> dict[int, TaskSummary]:
 # --- reporting rates -----------------------------------------------------------------------------------------
 
 
-def _pct(n: int, d: int) -> float | None:
+def pct(n: int, d: int) -> float | None:
     return round(100.0 * n / d, 1) if d else None
 
 
@@ -176,19 +176,19 @@ class RateRow:
 
     @property
     def reported_pct(self) -> float | None:
-        return _pct(self.reported, self.expected)
+        return pct(self.reported, self.expected)
 
     @property
     def on_time_pct(self) -> float | None:
-        return _pct(self.on_time, self.expected)
+        return pct(self.on_time, self.expected)
 
     @property
     def late_pct(self) -> float | None:
-        return _pct(self.late, self.expected)
+        return pct(self.late, self.expected)
 
     @property
     def missing_pct(self) -> float | None:
-        return _pct(self.missing, self.expected)
+        return pct(self.missing, self.expected)
 
 
 COUNT_KEYS = (

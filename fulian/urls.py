@@ -18,6 +18,12 @@ urlpatterns = [
     path("notices/", include("fulian.notify.urls")),
     path("cases/", include("fulian.cases.urls")),
     path("reports/", include("fulian.reports.urls")),
+    path("rectify/", include("fulian.rectify.urls")),
+    path("voice/", include("fulian.voice.urls")),
+    path("portal/", include("fulian.portal.urls")),
+    # the public site (no sign-in): voice's suggestion box and survey taking, then portal's unit pages
+    path("p/", include("fulian.voice.public_urls")),
+    path("p/", include("fulian.portal.public_urls")),
     path("api/v1/", include("fulian.api.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -30,6 +30,8 @@ class Cap(StrEnum):
     INTAKE_CASES = "intake_cases"  # register cases in the subtree (hotline: sees its own open ones)
     REVEAL_CASE_IDENTITY = "reveal_case_identity"  # show a party's name/phone/ID with a reason (audited)
     APPROVE_CASES = "approve_cases"  # approve or return a closure, reopen
+    # the public site (公开栏): only a leader reviews a disclosure item before it is published
+    PUBLISH = "publish"
 
 
 ROLE_CAPS: dict[str, frozenset[Cap]] = {
@@ -47,6 +49,7 @@ ROLE_CAPS: dict[str, frozenset[Cap]] = {
             Cap.INTAKE_CASES,
             Cap.REVEAL_CASE_IDENTITY,
             Cap.APPROVE_CASES,
+            Cap.PUBLISH,
         }
     ),
     Role.STAFF: frozenset(

@@ -1,5 +1,8 @@
 """Deadline reminders (``fulian remind``): 3 days and 1 day before the deadline, and the day after it, to the
-users of every target unit that has not submitted. Idempotent per user, task and reminder."""
+users of every target unit that has not submitted. Idempotent per user, task and reminder.
+
+``remind(today) -> str`` is the entry point ``fulian remind`` calls for every installed app that has a
+``reminders`` module (supervision first); it returns a one-line Chinese summary."""
 
 from __future__ import annotations
 
@@ -75,3 +78,9 @@ def send_reminders(today: dt.date) -> ReminderSummary:
             summary.sent += len(created)
             summary.by_kind[key] = summary.by_kind.get(key, 0) + len(created)
     return summary
+
+
+def remind(today: dt.date) -> str:
+    s = send_reminders(today)
+    parts = "、".join(f"{k} {v} 条" for k, v in s.by_kind.items()) or "无"
+    return f"{today:%Y-%m-%d} 督办提醒:涉及任务 {s.tasks} 个、未报单位 {s.units} 个,新发提醒 {s.sent} 条({parts})。"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.db import transaction
 
 from fulian.audit.actions import Where, record
@@ -9,8 +11,14 @@ from fulian.orgs.models import OrgUnit
 
 
 @transaction.atomic
-def record_summary_export(actor, unit: OrgUnit, year: int) -> None:
-    record(actor, "reports.summary.export", obj=unit, where=Where.of(unit), detail={"year": year})
+def record_summary_export(actor, unit: OrgUnit, start: dt.date, end: dt.date, genre: str) -> None:
+    record(
+        actor,
+        "reports.summary.export",
+        obj=unit,
+        where=Where.of(unit),
+        detail={"genre": genre, "start": start.isoformat(), "end": end.isoformat()},
+    )
 
 
 @transaction.atomic

@@ -6,6 +6,8 @@ import datetime as dt
 
 from django.core.exceptions import ValidationError
 
+MAX_PERIOD_DAYS = 366 * 5
+
 
 def year_bounds(year: int) -> tuple[dt.date, dt.date]:
     return dt.date(year, 1, 1), dt.date(year, 12, 31)
@@ -39,7 +41,7 @@ def parse_period(params, today: dt.date) -> tuple[dt.date, dt.date]:
     start = dates["start"] or end.replace(month=1, day=1)
     if start > end:
         raise ValidationError({"start": ["开始日期不能晚于结束日期。"]})
-    if (end - start).days > 366 * 5:
+    if (end - start).days > MAX_PERIOD_DAYS:
         raise ValidationError({"start": ["统计期不能超过五年。"]})
     return start, end
 

@@ -7,20 +7,21 @@ from urllib.parse import quote
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 
+from fulian.accounts.access import deny
 from fulian.accounts.roles import Cap
 from fulian.accounts.scope import scope_for
 from fulian.lib.xlsx import XLSX_CONTENT_TYPE, workbook_bytes
 
-from . import queries
+from . import queries, redlists, registry
 from .actions import record_summary_export, record_table_export
 from .forms import SummaryForm
 from .periods import parse_year, same_period_last_year
-from .summary import render_docx, summary_content
+from .summary import CSS_FONTS, build_report, render_docx
 
 HEADLINE_CODES = [
     "coverage_pct",
@@ -41,7 +42,14 @@ CHART_CODES = [
     "coverage_pct",
     "cases_received",
 ]
-TREND_CODE = "training_person_times"
+# monthly trends: all from the ledger's roll-up, so that several cost the queries of one (one per month)
+TREND_CODES = [
+    "training_person_times",
+    "training_sessions",
+    "training_employed",
+    "activity_count",
+    "service_beneficiaries",
+]
 
 
 def dashboard_data(actor, unit, year: int, today: dt.date) -> dict:
@@ -52,23 +60,15 @@ def dashboard_data(actor, unit, year: int, today: dt.date) -> dict:
     headline = [shown[c] for c in HEADLINE_CODES if c in shown]
     last = queries.compute(unit, *same_period_last_year(start, end), headline)
     children = [r for r in table.rows if r.unit.pk != unit.pk]
-    trend = queries.by_month(actor, unit, start, end, [TREND_CODE]) if TREND_CODE in shown else []
+    visible = {i.code for i in queries.visible_indicators(actor, unit, TREND_CODES)}
+    trend_codes = [c for c in TREND_CODES if c in visible]
+    trend = queries.by_month(actor, unit, start, end, trend_codes) if trend_codes else []
     return {
         "unit": {"id": unit.pk, "name": unit.name},
         "year": year,
         "start": start.isoformat(),
         "end": end.isoformat(),
-        "headline": [
-            {
-                "code": i.code,
-                "name": i.name,
-                "unit": i.unit,
-                "value": queries.plain(table.total.values[i.code]),
-                "last": queries.plain(last[i.code]),
-                "delta": _delta(queries.plain(table.total.values[i.code]), queries.plain(last[i.code])),
-            }
-            for i in headline
-        ],
+        "headline": [_headline(i, table.total.values[i.code], last[i.code]) for i in headline],
         "children": {
             "ids": [r.unit.pk for r in children],
             "labels": [r.label for r in children],
@@ -85,12 +85,37 @@ def dashboard_data(actor, unit, year: int, today: dt.date) -> dict:
             ],
         },
         "trend": {
-            "code": TREND_CODE,
-            "name": shown[TREND_CODE].name if TREND_CODE in shown else "",
             "months": [m.strftime("%Y-%m") for m, _ in trend],
-            "values": [queries.plain(v[TREND_CODE]) for _, v in trend],
+            "series": [
+                {
+                    "code": c,
+                    "name": registry.get(c).name,
+                    "unit": registry.get(c).unit,
+                    "values": [queries.plain(v[c]) for _, v in trend],
+                }
+                for c in trend_codes
+            ],
         },
         "cases_overdue": queries.plain(table.total.values.get("cases_overdue")),
+    }
+
+
+def _headline(ind, value, last) -> dict:
+    value, last = queries.plain(value), queries.plain(last)
+    delta = _delta(value, last)
+    pct = None  # 同比 %, for counts only (a rate changes by percentage points: the delta)
+    if delta is not None and ind.unit != "%" and last:
+        pct = round(100.0 * delta / last, 1)
+    return {
+        "code": ind.code,
+        "name": ind.name,
+        "unit": ind.unit,
+        "value": value,
+        "last": last,
+        "delta": delta,
+        "abs_delta": abs(delta) if delta is not None else None,
+        "pct": pct,
+        "abs_pct": abs(pct) if pct is not None else None,
     }
 
 
@@ -111,7 +136,8 @@ def dashboard(request, unit_id):
     data = dashboard_data(request.user, unit, year, today)
     sees_work = scope_for(request.user, Cap.VIEW_WORK).contains(unit)
     late = list(queries.late_assignments(unit, today)) if sees_work else []
-    gaps = list(queries.coverage_gaps(unit, today))
+    overdue = redlists.overdue_cases(request.user, unit)
+    gaps = redlists.coverage_gaps(unit, today)
     return render(
         request,
         "reports/dashboard.html",
@@ -122,37 +148,89 @@ def dashboard(request, unit_id):
             "years": list(range(today.year, today.year - 5, -1)),
             "late": late,
             "sees_work": sees_work,
-            "sees_cases": data["cases_overdue"] is not None,
+            "sees_cases": overdue is not None,
+            "overdue": overdue or [],
             "gaps": gaps,
-            "form": SummaryForm(initial={"year": year}),
+            "gap_counts": redlists.gap_counts(unit, today),
+            "children_rows": _children_rows(data),
+            "form": SummaryForm(initial={"year": year, "genre": "summary"}, today=today),
         },
     )
 
 
+def _children_rows(data: dict) -> list[dict]:
+    """The bar chart's numbers as a table (drill-down without JavaScript, and on paper)."""
+    series = data["children"]["series"]
+    return [
+        {"label": label, "url": url, "values": [s["values"][i] for s in series]}
+        for i, (label, url) in enumerate(
+            zip(data["children"]["labels"], data["children"]["urls"], strict=True)
+        )
+    ]
+
+
+def _summary_request(request, unit_id):
+    """The unit (404 outside the scope, and for a viewer without work figures) and the bound form: POST, or GET
+    parameters (a link), or the defaults."""
+    unit = queries.access_stats_unit(request.user, unit_id)
+    if not scope_for(request.user, Cap.VIEW_WORK).contains(unit):
+        raise deny(request.user, "reports.summary", unit.pk, Cap.VIEW_WORK)
+    today = timezone.localdate()
+    data = request.POST if request.method == "POST" else request.GET.copy()
+    if request.method != "POST" and not any(data.get(k) for k in ("year", "start", "end")):
+        data["year"] = str(today.year)  # a plain link: this year so far, shown in the form
+    return unit, today, SummaryForm(data, today=today)
+
+
+def _build(request, unit, today, form):
+    c = form.cleaned_data
+    start, end = c["period"]
+    return build_report(
+        request.user,
+        unit,
+        start,
+        end,
+        today,
+        genre=c["genre"],
+        problems=c["problems"],
+        plans=c["plans"],
+    )
+
+
+def _summary_page(request, unit, form, report=None, status=200):
+    return render(
+        request,
+        "reports/summary.html",
+        {"unit": unit, "form": form, "report": report, "css_fonts": CSS_FONTS},
+        status=status,
+    )
+
+
+@login_required
+def summary_preview(request, unit_id):
+    """The written report as an HTML page (the same document model as the .docx) under its form, so that the
+    text can be corrected and previewed again before the download."""
+    unit, today, form = _summary_request(request, unit_id)
+    if not form.is_valid():
+        return _summary_page(request, unit, form, status=400)
+    return _summary_page(request, unit, form, _build(request, unit, today, form))
+
+
 @login_required
 def summary_docx(request, unit_id):
-    """GET ?year= or POST the form: the year's 工作总结 as .docx (the form comes back with the typed text on
-    an error)."""
-    unit = queries.access_stats_unit(request.user, unit_id)
-    today = timezone.localdate()
-    data = request.POST if request.method == "POST" else {"year": request.GET.get("year") or today.year}
-    form = SummaryForm(data)
-    if not form.is_valid() or form.cleaned_data["year"] > today.year:
-        if form.is_valid():
-            form.add_error("year", f"年度不能晚于{today.year}年。")
-        return render(request, "reports/summary_form.html", {"unit": unit, "form": form}, status=400)
-    if not scope_for(request.user, Cap.VIEW_WORK).contains(unit):
-        raise Http404("未找到该记录,或您无权查看。")
-    year = form.cleaned_data["year"]
-    content = summary_content(
-        request.user, unit, year, today, form.cleaned_data["problems"], form.cleaned_data["plans"]
-    )
-    body = render_docx(content)
-    record_summary_export(request.user, unit, year)
+    """GET (a link) or POST (the form): the 工作总结 / 情况汇报 as .docx; on an error the form comes back with
+    what was typed."""
+    unit, today, form = _summary_request(request, unit_id)
+    if not form.is_valid():
+        return _summary_page(request, unit, form, status=400)
+    report = _build(request, unit, today, form)
+    body = render_docx(report)
+    start, end = form.cleaned_data["period"]
+    record_summary_export(request.user, unit, start, end, report.genre.key)
     response = HttpResponse(
         body, content_type="application/vnd.openxmlformats-officedocument.wordprocessingml.document"
     )
-    response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(content.title)}.docx"
+    response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(report.title)}.docx"
     return response
 
 

@@ -65,7 +65,17 @@ def can_report(actor, measure: Measure) -> bool:
 
 
 def can_accept(actor, measure: Measure) -> bool:
-    return actor is None or scope_for(actor, Cap.ASSIGN_WORK).contains(measure.problem.unit)
+    """ASSIGN_WORK over the problem's unit, and not the person who reported the measure done (四眼: nobody
+    signs off their own report)."""
+    if actor is None:
+        return True
+    return not _reported_by(actor, measure) and scope_for(actor, Cap.ASSIGN_WORK).contains(
+        measure.problem.unit
+    )
+
+
+def _reported_by(actor, measure: Measure) -> bool:
+    return measure.done_by_id is not None and measure.done_by_id == actor.pk
 
 
 def unit_users(unit_ids, roles) -> list[User]:
@@ -406,8 +416,10 @@ def mark_done(actor, m: Measure, *, expected_version: int, result: str) -> Measu
 
 
 def _require_accept(actor, m: Measure) -> None:
-    if not can_accept(actor, m):
+    if actor is not None and not scope_for(actor, Cap.ASSIGN_WORK).contains(m.problem.unit):
         raise PermissionDenied("只有问题所在单位(或其上级)的负责人可以验收或退回整改措施。")
+    if actor is not None and _reported_by(actor, m):
+        raise PermissionDenied("整改完成情况由您本人报告,须由另一位负责同志验收或退回。")
     if m.state != State.DONE:
         raise PermissionDenied(f"当前状态为“{m.get_state_display()}”,只能验收或退回已整改待验收的措施。")
 

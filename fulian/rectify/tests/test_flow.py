@@ -133,6 +133,23 @@ def test_the_owner_of_a_lower_unit_cannot_accept_its_own_work(cast, measure):
     )
 
 
+def test_whoever_reported_a_measure_done_cannot_sign_it_off(cast, problem):
+    """四眼: township A's staff may accept measures of A's problems, but not one she reported done herself."""
+    m = make_measure(cast, problem, owner_unit=cast.town_a)
+    m = done(cast, m, actor=cast.users.a_staff)
+    for step in ("accept", "return"):
+        with pytest.raises(PermissionDenied) as exc:
+            if step == "accept":
+                actions.accept_measure(cast.users.a_staff, m, expected_version=m.version)
+            else:
+                actions.return_measure(cast.users.a_staff, m, expected_version=m.version, reason="再看看")
+        assert "由您本人报告" in str(exc.value)
+    m.refresh_from_db()
+    assert m.state == State.DONE and not actions.can_accept(cast.users.a_staff, m)
+    assert actions.can_accept(cast.users.a_leader, m)
+    assert actions.accept_measure(cast.users.a_leader, m, expected_version=m.version).state == State.ACCEPTED
+
+
 @pytest.mark.parametrize(
     "state, step",
     [

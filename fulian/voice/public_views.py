@@ -84,7 +84,8 @@ def receipt(request):
             if found is None:
                 form.add_error("code", "未找到该回执码,请核对后再试(回执码为16位字母和数字)。")
                 status = 404
-    context = {"form": form, "found": found, "searched": searched}
+    rectification = queries.public_rectification(found) if found is not None else None
+    context = {"form": form, "found": found, "searched": searched, "rectification": rectification}
     return _no_store(render(request, "voice/public_receipt.html", context, status=status))
 
 

@@ -16,6 +16,8 @@ from fulian.accounts.roles import Cap
 from fulian.accounts.scope import scope_for
 from fulian.orgs.models import OrgUnit
 from fulian.orgs.paths import prefix_length
+from fulian.rectify.models import Measure
+from fulian.rectify.models import State as MeasureState
 
 from .models import (
     Answer,
@@ -386,3 +388,26 @@ def _cell(q: Question, answers: list[Answer]):
     if q.kind == QuestionKind.NUMBER:
         return answers[0].number
     return answers[0].text
+
+
+@dataclass(frozen=True)
+class PublicRectification:
+    """What the receipt page may tell the public about the problem its suggestion became: counts only (the
+    measures themselves are internal; the published 整改情况 disclosure is the public account)."""
+
+    measures: int
+    accepted: int
+
+    @property
+    def finished(self) -> bool:
+        return self.measures > 0 and self.accepted == self.measures
+
+
+def public_rectification(suggestion: Suggestion) -> PublicRectification | None:
+    """None unless the suggestion was turned into a problem; otherwise one aggregate query."""
+    if suggestion.problem_id is None:
+        return None
+    row = Measure.objects.filter(problem_id=suggestion.problem_id).aggregate(
+        measures=Count("id"), accepted=Count("id", filter=Q(state=MeasureState.ACCEPTED))
+    )
+    return PublicRectification(**row)

@@ -187,6 +187,7 @@ def test_suggestion_to_rectification_to_disclosure_and_reply(transactional_db, l
     woman.get_by_role("button", name="查询").click()
     expect(woman.locator("#receipt-state")).to_have_text("已转为整改问题")
     expect(woman.locator("#receipt-reply")).to_have_text(REPLY)
+    expect(woman.locator("#receipt-rectification")).to_contain_text("已全部整改到位并通过验收")
     expect(woman.locator("#receipt-result")).to_contain_text("受理单位:甲镇妇联")
     fits(woman)
     woman.screenshot(path=SHOTS.format("receipt"), full_page=True)

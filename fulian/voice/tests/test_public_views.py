@@ -139,6 +139,25 @@ def test_receipt_page_shows_state_and_reply(client, cast, django_assert_num_quer
     assert "已回复" in page and "路灯已于本周安装。" in page and "甲一村" in page
 
 
+def test_receipt_tells_how_far_the_rectification_went_in_counts_only(client, cast, django_assert_num_queries):
+    from fulian.rectify.tests.conftest import accepted, make_measure
+
+    s, code = suggest(cast.village_a1)
+    s = actions.suggestion_to_problem(cast.users.a_staff, s, title="妇女之家长期锁门", description="群众反映")
+    first = make_measure(cast, s.problem, text="制定开放制度,每周固定开放两天。")
+    make_measure(cast, s.problem, text="村妇联主席每周值守一次。")
+    accepted(cast, first)
+    url = reverse("voice_public:receipt")
+    with django_assert_num_queries(5):  # rate limit (3), the suggestion with its unit, the measure counts
+        page = client.post(url, {"code": code}).content.decode()
+    assert "已列入整改台账,正在整改:整改措施2项,已验收1项。" in page
+    assert "每周固定开放" not in page  # the measures themselves stay internal
+    for m in s.problem.measures.exclude(pk=first.pk):
+        accepted(cast, m)
+    page = client.post(url, {"code": code}).content.decode()
+    assert "整改措施2项已全部整改到位并通过验收" in page
+
+
 def test_held_receipt_shows_review_message(client, cast):
     for i in range(actions.SUGGEST_PER_IP + 1):
         s, code = suggest(cast.town_a, ip="10.3.3.3", text=f"第{i}条")

@@ -177,8 +177,9 @@ def public_profile(unit: OrgUnit) -> PortalProfile | None:
 
 
 def public_children(unit: OrgUnit) -> list[OrgUnit]:
+    """Open child units that have a federation (a village without one, established=False, has no page to visit)."""
     return list(
-        OrgUnit.objects.filter(open_unit_q(""), parent=unit, kind__in=PUBLIC_UNIT_KINDS)
+        OrgUnit.objects.filter(open_unit_q(""), parent=unit, kind__in=PUBLIC_UNIT_KINDS, established=True)
         .order_by("sort_order", "path")
         .only("id", "name", "kind")
     )

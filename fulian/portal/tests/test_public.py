@@ -278,3 +278,15 @@ def test_a_unit_closing_later_is_still_open(cast, client):
     assert item.title in body_of(client.get(f"/p/u/{cast.village_a1.pk}/"))
     assert client.get(f"/p/d/{item.pk}/").status_code == 200
     assert f'href="/p/u/{cast.village_a1.pk}/"' in body_of(client.get(f"/p/u/{cast.town_a.pk}/"))
+
+
+def test_a_village_without_a_federation_is_not_offered_as_a_child(cast, client):
+    """甲二村 has no federation yet (established=False): township A's page lists 甲一村 only."""
+    body = body_of(client.get(f"/p/u/{cast.town_a.pk}/"))
+    assert f'href="/p/u/{cast.village_a1.pk}/"' in body
+    assert "甲二村" not in body and f'href="/p/u/{cast.village_a2.pk}/"' not in body
+
+
+def test_the_brand_link_takes_the_public_to_the_portal_not_to_the_sign_in(cast, client):
+    body = body_of(client.get(f"/p/u/{cast.town_a.pk}/"))
+    assert '<a href="/p/" class="brand">' in body

@@ -9,7 +9,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from .chain import GENESIS, compute_hash
+from .chain import GENESIS, chain_lanes, compute_hash
 from .context import current_ip
 from .models import AuditChainHead, AuditEvent, Outcome
 
@@ -40,7 +40,8 @@ def record(
     outcome: str = Outcome.SUCCESS,
     detail: dict | None = None,
 ) -> AuditEvent:
-    """Append one event. Runs in its own (nested) transaction holding the chain-head lock."""
+    """Append one event to its lane's chain, holding that lane's head lock until the surrounding transaction
+    commits — call it last in an action. The lane is the transaction's (see ``_pinned_lane``), else its unit's."""
     if obj is not None:
         object_type = object_type or obj._meta.label_lower
         object_id = object_id or obj.pk
@@ -60,13 +61,70 @@ def record(
         outcome=outcome,
         detail=detail or {},
     )
+    conn = transaction.get_connection()
     with transaction.atomic():
-        head, _ = AuditChainHead.objects.select_for_update().get_or_create(
-            id=1, defaults={"last_hash": GENESIS}
-        )
+        lane = _pinned_lane(conn)
+        if lane is None:
+            lane = lane_for(where.unit_id)
+            _pin_lane(conn, lane)
+        event.lane = lane
+        head = _locked_head(lane)
         event.prev_hash = head.last_hash
         event.hash = compute_hash(head.last_hash, event)
         event.save(force_insert=True)
         head.last_hash = event.hash
         head.save(update_fields=["last_hash"])
     return event
+
+
+def pin_lane(where: Where) -> None:
+    """The events of the current transaction go to the lane of ``where`` (unless an event already chose one):
+    call it before code that writes events of no unit (a notification's ``notify.send``), so that they join the
+    action's own lane instead of the shared lane 0. Takes no lock."""
+    conn = transaction.get_connection()
+    if conn.in_atomic_block and _pinned_lane(conn) is None:
+        _pin_lane(conn, lane_for(where.unit_id))
+
+
+def lane_for(unit_id: int | None) -> int:
+    """The chain an event goes to: lane 0 for events of no unit (sign-ins …), else one of the others by unit id
+    — intakes and changes in different units do not wait for each other (the case counter is per unit too)."""
+    lanes = chain_lanes()
+    if unit_id is None or lanes == 1:
+        return 0
+    return 1 + unit_id % (lanes - 1)
+
+
+def _locked_head(lane: int) -> AuditChainHead:
+    try:
+        return AuditChainHead.objects.select_for_update().get(id=lane)
+    except AuditChainHead.DoesNotExist:
+        # after a flush (or a larger AUDIT_CHAIN_LANES): every missing head at once, then lock ours
+        AuditChainHead.objects.bulk_create(
+            [AuditChainHead(id=i, last_hash=GENESIS) for i in range(max(chain_lanes(), lane + 1))],
+            ignore_conflicts=True,
+        )
+        return AuditChainHead.objects.select_for_update().get(id=lane)
+
+
+# One transaction appends to one lane only, whatever units its events concern: the lane of its first event.
+# Two transactions each holding one lane and waiting for the other's cannot happen (no deadlock between chain
+# heads), and the events of one action stay together in one chain. The pin lives on the connection and is valid
+# while the on-commit callback registered with it is pending: a commit runs (and drops) it, a rollback discards
+# it — either way the next transaction picks its own lane.
+def _pinned_lane(conn) -> int | None:
+    pin = getattr(conn, "_fulian_audit_lane", None)
+    if pin is None:
+        return None
+    lane, marker = pin
+    if any(entry[1] is marker for entry in conn.run_on_commit):
+        return lane
+    return None
+
+
+def _pin_lane(conn, lane: int) -> None:
+    def unpin() -> None:
+        conn._fulian_audit_lane = None
+
+    conn._fulian_audit_lane = (lane, unpin)
+    transaction.on_commit(unpin)

@@ -1,7 +1,9 @@
 """Append-only audit log with an HMAC hash chain.
 
-Each event's ``hash`` is HMAC-SHA256(key, prev_hash + canonical JSON of the row). Editing, deleting or
-inserting a row anywhere breaks the chain from there on, which ``fulian audit verify`` reports. The key is
+Each event's ``hash`` is HMAC-SHA256(key, prev_hash + canonical JSON of the row), ``prev_hash`` being the hash
+of the previous event of the same lane (see chain.py: the log is a few independent chains, so writers in
+different units do not queue behind one lock). Editing, deleting or inserting a row anywhere breaks its lane's
+chain from there on, which ``fulian audit verify`` reports. The key is
 derived from the secret key, so a person with write access to the database alone cannot re-forge the chain.
 The ORM refuses updates and deletes; the admin is read-only.
 """
@@ -49,6 +51,7 @@ class AuditEvent(models.Model):
     ip = models.GenericIPAddressField(null=True, blank=True)
     outcome = models.CharField(max_length=16, choices=Outcome.choices, default=Outcome.SUCCESS)
     detail = models.JSONField(default=dict, blank=True)
+    lane = models.PositiveSmallIntegerField(default=0)
     prev_hash = models.CharField(max_length=64)
     hash = models.CharField(max_length=64, unique=True)
 
@@ -58,6 +61,7 @@ class AuditEvent(models.Model):
         ordering = ["-id"]
         verbose_name = "审计事件"
         verbose_name_plural = "审计事件"
+        indexes = [models.Index(fields=["lane", "id"], name="auditevent_lane_id")]
 
     def __str__(self) -> str:
         return f"{self.created_at:%Y-%m-%d %H:%M:%S} {self.actor_username} {self.action}"
@@ -72,13 +76,14 @@ class AuditEvent(models.Model):
 
 
 class AuditChainHead(models.Model):
-    """A single row locked while appending, so concurrent writers extend the chain one at a time."""
+    """The head of one lane (``id`` = the lane number), locked while appending, so concurrent writers of a lane
+    extend its chain one at a time."""
 
-    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    id = models.PositiveSmallIntegerField(primary_key=True, default=0)
     last_hash = models.CharField(max_length=64)
 
     class Meta:
-        constraints = [models.CheckConstraint(condition=models.Q(id=1), name="audit_chain_head_singleton")]
+        constraints = [models.CheckConstraint(condition=models.Q(id__lt=256), name="audit_chain_head_lane")]
 
     def __str__(self) -> str:
         return self.last_hash

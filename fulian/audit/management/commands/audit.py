@@ -12,7 +12,9 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         result = verify_chain()
         if result.ok:
-            self.stdout.write(f"审计日志完整:已校验 {result.checked} 条记录,哈希链无断点。")
+            self.stdout.write(
+                f"审计日志完整:已校验 {result.checked} 条记录({result.lanes} 条哈希链),哈希链无断点。"
+            )
             return
         for problem in result.problems:
             self.stderr.write(problem)

@@ -17,6 +17,13 @@ server): BENCH_PROFILE_INTAKES=150 API requests through Django's test client, ti
 (grouped into authentication, validation, idempotency, the action's steps, encryption, commits), the same number
 of direct ``intake_case`` calls, the queries of one request, and how long the audit chain head stays locked per
 intake (from ``record()`` to the commit) — the ceiling it puts on the whole database's intake rate.
+
+Run alone (``python bench/_intake_load.py`` with FULIAN_DATABASE_URL on a PostgreSQL database): builds a small
+city (BENCH_FACTOR, default 0.2) if absent and runs only the intake load, with two same-run baselines (the raw
+single-row INSERT rate of one connection; the same load with 1 client). ``--cpu``: CPU per intake instead
+(Python and the PostgreSQL backend, robust to other jobs on the machine); with BENCH_AUDIT_CEILING=1 also the
+audit log's ceiling (one chain against the lanes, transactions holding the head 5 ms). Used for
+docs/performance.md "Intake throughput (session 8)".
 """
 
 from __future__ import annotations
@@ -493,3 +500,185 @@ def run_intake_load(city: OrgUnit, hotline) -> dict:
         figures["profile"] = profile_intake(units, hotline, token)
     ApiToken.objects.filter(user=hotline, name="bench").update(revoked=True)  # bench tokens are single-use
     return figures
+
+
+def raw_insert_rate(seconds: float = 3.0) -> float:
+    """Same-run baseline of the machine: single-row INSERT … COMMIT transactions per second from one client (a
+    temporary table; nothing of ours), to quote the intake rate as a ratio of what the database does bare."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE TEMPORARY TABLE IF NOT EXISTS bench_raw_insert (id serial primary key, v text)"
+        )
+    n = 0
+    deadline = time.perf_counter() + seconds
+    started = time.perf_counter()
+    while time.perf_counter() < deadline:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("INSERT INTO bench_raw_insert (v) VALUES (%s)", ["x" * 100])
+        n += 1
+    return round(n / (time.perf_counter() - started), 1)
+
+
+def _proc_cpu_seconds(pid: int) -> float:
+    """utime + stime of a process on this host (Linux /proc), in seconds."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_per_intake(units: list[int], token: str, n: int = 300) -> dict:
+    """CPU, not wall time, per API intake — robust to other jobs on the machine, which a throughput figure is
+    not: ``n`` requests through Django's test client in this process (Python: ``time.process_time``) against
+    PostgreSQL on this host (the backend's own CPU from /proc/<pid>/stat), and the queries of one request.
+    2 cores / (Python + PostgreSQL CPU) is the throughput the work itself allows on this machine."""
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    client = Client(HTTP_AUTHORIZATION=f"Bearer {token}")
+    bodies = payloads(units, n + 20, seed=secrets.randbits(32))
+    prefix = secrets.token_hex(4)
+
+    def request(i: int) -> None:
+        response = client.post(
+            "/api/v1/cases/",
+            data=json.dumps(bodies[i], ensure_ascii=False),
+            content_type="application/json",
+            headers={"Idempotency-Key": f"cpu-{prefix}-{i}"},
+        )
+        assert response.status_code == 201, response.content[:300]
+
+    for i in range(10):
+        request(i)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        backend = cursor.fetchone()[0]
+    py0, pg0, wall0 = time.process_time(), _proc_cpu_seconds(backend), time.perf_counter()
+    for i in range(10, 10 + n):
+        request(i)
+    py, pg = time.process_time() - py0, _proc_cpu_seconds(backend) - pg0
+    wall = time.perf_counter() - wall0
+    with CaptureQueriesContext(connection) as captured:
+        request(10 + n)
+    return {
+        "requests": n,
+        "python_cpu_ms": round(py * 1000 / n, 2),
+        "postgresql_cpu_ms": round(pg * 1000 / n, 2),
+        "wall_ms": round(wall * 1000 / n, 2),
+        "queries": len(captured),
+        "two_core_ceiling_per_second": round(2 / ((py + pg) / n), 0),
+    }
+
+
+def audit_ceiling(threads: int = 8, seconds: float = 4.0, hold_ms: float = 5.0) -> dict:
+    """What the audit chain lets through when CPU is not the limit: ``threads`` connections each run
+    transactions that write one audit event and then keep the transaction open ``hold_ms`` (sleeping: the work an
+    action does after ``record()`` — response, idempotency row, commit — without using CPU). Once with every
+    event in one lane (no unit: one global chain, as before lanes), once with each thread's events in a unit of
+    its own (their own lanes). Transactions per second for each; the events are real and verified after."""
+    from django.db import connections
+
+    from fulian.audit.actions import Where, lane_for, record
+    from fulian.audit.verify import verify_chain
+
+    # units whose lanes differ, one per thread (as many as there are lanes other than 0)
+    units, seen = [], set()
+    for unit_id in range(1, 10_000):
+        lane = lane_for(unit_id)
+        if lane not in seen:
+            seen.add(lane)
+            units.append(unit_id)
+        if len(units) == threads:
+            break
+
+    def run(spread: bool) -> float:
+        done = [0] * threads
+        deadline = time.perf_counter() + seconds
+
+        def worker(i: int) -> None:
+            where = Where(unit_id=units[i % len(units)], path="bench") if spread else Where()
+            while time.perf_counter() < deadline:
+                with transaction.atomic():
+                    record(None, "bench.audit_ceiling", where=where, detail={"i": i})
+                    time.sleep(hold_ms / 1000)
+                done[i] += 1
+            connections.close_all()
+
+        pool = [threading.Thread(target=worker, args=(i,)) for i in range(threads)]
+        started = time.perf_counter()
+        for t in pool:
+            t.start()
+        for t in pool:
+            t.join()
+        return round(sum(done) / (time.perf_counter() - started), 1)
+
+    one_lane = run(spread=False)
+    lanes = run(spread=True)
+    return {
+        "threads": threads,
+        "hold_ms_after_record": hold_ms,
+        "one_chain_tx_per_second": one_lane,
+        "lanes_tx_per_second": lanes,
+        "lanes_used": len(units),
+        "verified": verify_chain().ok,
+    }
+
+
+def main() -> None:
+    """Only the intake load against a small city (``python bench/_intake_load.py`` with FULIAN_DATABASE_URL set to
+    a PostgreSQL database; BENCH_FACTOR, default 0.2, sizes the city). Also measures two same-run baselines: one
+    client (N=1) through the same gunicorn, and the raw INSERT rate. Prints one JSON document on stdout."""
+    global CLIENTS, INTAKES, PROFILE_INTAKES
+    from _measure_cases import bench_user
+    from django.core.management import call_command
+
+    from fulian.accounts.roles import Role
+    from fulian.demo.bulk import CITY_ROOT_CODE, build_city
+
+    call_command("migrate", verbosity=0, interactive=False)
+    city = OrgUnit.objects.filter(code=CITY_ROOT_CODE).first()
+    if city is None:
+        log("building a small city…")
+        build_city(seed=1, factor=float(os.environ.get("BENCH_FACTOR", "0.2")))
+        city = OrgUnit.objects.get(code=CITY_ROOT_CODE)
+    hotline = bench_user("bench_city_hotline", city, Role.HOTLINE)
+    if "--cpu" in sys.argv:  # only the CPU per intake (and the audit ceiling with BENCH_AUDIT_CEILING=1)
+        county = OrgUnit.objects.filter(parent=city, kind=Kind.COUNTY).order_by("-path").first()
+        units = list(
+            OrgUnit.objects.under(county)
+            .filter(kind__in=(Kind.TOWNSHIP, Kind.STREET), closed_on__isnull=True)
+            .values_list("pk", flat=True)
+        )
+        token = subprocess.run(
+            [
+                str(Path(sys.executable).parent / "fulian"),
+                "token",
+                "create",
+                hotline.username,
+                "--name",
+                "cpu",
+            ],
+            cwd=ROOT,
+            check=True,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        ).stdout.strip()
+        document = {"cpu_per_intake": cpu_per_intake(units, token)}
+        if os.environ.get("BENCH_AUDIT_CEILING", "0") != "0":
+            document["audit_ceiling"] = audit_ceiling()
+        json.dump(document, sys.stdout, ensure_ascii=False, indent=1)
+        return
+    document: dict = {"raw_insert_per_second_1_client": raw_insert_rate()}
+    clients, intakes, profiled = CLIENTS, INTAKES, PROFILE_INTAKES
+    if os.environ.get("BENCH_BASELINE_N1", "1") != "0":
+        CLIENTS, INTAKES, PROFILE_INTAKES = 1, min(INTAKES, 300), 0
+        document["one_client"] = run_intake_load(city, hotline)
+        CLIENTS, INTAKES, PROFILE_INTAKES = clients, intakes, profiled
+    document["intake"] = run_intake_load(city, hotline)
+    document["cases_in_database"] = Case.objects.count()
+    if os.environ.get("BENCH_AUDIT_CEILING", "0") != "0":
+        document["audit_ceiling"] = audit_ceiling()
+    json.dump(document, sys.stdout, ensure_ascii=False, indent=1)
+
+
+if __name__ == "__main__":
+    main()

@@ -19,14 +19,15 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.contrib.auth.hashers import check_password, make_password
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from fulian.accounts.models import User
 from fulian.accounts.roles import Cap, Role
 from fulian.accounts.scope import home_unit, scope_for
-from fulian.audit.actions import Where, record
+from fulian.audit.actions import Where, pin_lane, record
+from fulian.files.actions import PreparedUpload, save_prepared
 from fulian.lib.crypto import mask
 from fulian.lib.idcard import InvalidNumber, parse_id_number, validate_phone
 from fulian.lib.sensitive import blind_index
@@ -42,6 +43,7 @@ from .models import (
     Case,
     CaseCategory,
     CaseCounter,
+    CaseDocument,
     CaseExport,
     CaseView,
     Channel,
@@ -347,13 +349,25 @@ def unit_number_code(unit: OrgUnit) -> str:
     return unit.code or f"U{unit.pk}"
 
 
+COUNTER_SQL = (
+    "UPDATE cases_casecounter SET last = last + 1 WHERE org_unit_id = %s AND year = %s RETURNING last"
+)
+
+
 def next_number(unit: OrgUnit, year: int) -> tuple[int, str]:
     """The next sequence number of ``unit`` in ``year``. Must run inside the intake's transaction: the counter row
     stays locked until it commits, so concurrent intakes queue here, and a failed intake gives its number back."""
-    counter, _ = CaseCounter.objects.select_for_update().get_or_create(org_unit=unit, year=year)
-    counter.last += 1
-    counter.save(update_fields=["last"])
-    return counter.last, f"WQ-{unit_number_code(unit)}-{year}-{counter.last:06d}"
+    with connection.cursor() as cursor:  # one statement: increment and read under the row lock it takes
+        cursor.execute(COUNTER_SQL, [unit.pk, year])
+        row = cursor.fetchone()
+    if row is not None:
+        last = row[0]
+    else:  # the unit's first case of the year
+        counter, _ = CaseCounter.objects.select_for_update().get_or_create(org_unit=unit, year=year)
+        counter.last += 1
+        counter.save(update_fields=["last"])
+        last = counter.last
+    return last, f"WQ-{unit_number_code(unit)}-{year}-{last:06d}"
 
 
 # --- intake ------------------------------------------------------------------------------------------------------
@@ -393,6 +407,7 @@ def _handlers(unit: OrgUnit, *, levels: int = 2, roles=(Role.CASEWORKER, Role.LE
 def _notify_high_risk(case: Case) -> None:
     if case.risk < Risk.HIGH:
         return
+    pin_lane(Where.of(case.org_unit))  # notify's own event: in this case's lane
     notify(
         _handlers(case.org_unit),
         kind="cases.high_risk",
@@ -409,7 +424,14 @@ def intake_case(actor, *, unit: OrgUnit, draft: bool = False, **values) -> Case:
 
     ``values``: the keyword arguments of ``validate_intake`` (channel, category, subcategory, parties — a list
     of dicts with ``PARTY_FIELDS`` —, account, request, risk_checklist, risk, involves_minor …, consent_*).
+    The returned case carries ``party_list`` (its parties, as created).
     """
+    return _intake(actor, unit=unit, draft=draft, values=values)
+
+
+def _intake(actor, *, unit: OrgUnit, draft: bool, values: Mapping, tracking: tuple[str, str] | None = None):
+    """The intake (inside the caller's transaction). The audit event is its last statement: ``record`` locks the
+    audit chain until the transaction commits, so nothing may run after it that need not."""
     _require(actor, Cap.INTAKE_CASES, unit, "您没有在该单位登记维权案件的权限。")
     data = validate_intake(actor, unit=unit, **values)
     now = timezone.now()
@@ -435,12 +457,14 @@ def intake_case(actor, *, unit: OrgUnit, draft: bool = False, **values) -> Case:
         and _is_violence(data.category, data.subcategory, data.risk_checklist),
         created_by=actor if actor is not None else None,
     )
+    if tracking is not None:
+        case.tracking_code, case.tracking_pin_hash = tracking
     if not draft:
         _number(case, now)
     case.save()
-    for p in data.parties:
-        p = {k: v for k, v in p.items() if k in PARTY_FIELDS}
-        Party.objects.create(case=case, **p)
+    case.party_list = Party.objects.bulk_create(
+        [Party(case=case, **{k: v for k, v in p.items() if k in PARTY_FIELDS}) for p in data.parties]
+    )
     _entry(
         actor,
         case,
@@ -453,9 +477,9 @@ def intake_case(actor, *, unit: OrgUnit, draft: bool = False, **values) -> Case:
             "danger_words": len(triage.danger_words(data.account)),
         },
     )
-    _audit(actor, "draft" if draft else "intake", case, {"risk": case.risk, "channel": case.channel})
     if not draft:
         _notify_high_risk(case)
+    _audit(actor, "draft" if draft else "intake", case, {"risk": case.risk, "channel": case.channel})
     return case
 
 
@@ -481,14 +505,17 @@ def _save(case: Case, fields: Iterable[str]) -> None:
     case.save(update_fields=[*fields, "version", "updated_at"])
 
 
-def _move(actor, case: Case, to: str, *, fields=(), text: str = "", data=None, verb=""):
-    """Change the state (the caller has locked the row and checked the version with ``_lock``)."""
+def _move(actor, case: Case, to: str, *, fields=(), text: str = "", data=None, verb="", then=None):
+    """Change the state (the caller has locked the row and checked the version with ``_lock``); ``then``: more
+    work of the action (a notification) before its audit event, which comes last."""
     if to not in allowed_transitions(case):
         raise transition_error(case, to)
     before = case.state
     case.state = to
     _save(case, ["state", *fields])
     _entry(actor, case, EntryKind.TRANSITION, text=text, data={"from": before, "to": to, **(data or {})})
+    if then is not None:
+        then()
     _audit(actor, verb or to, case, {"from": before, **(data or {})})
     return case
 
@@ -514,8 +541,8 @@ def submit_draft(actor, case: Case, *, expected_version: int) -> Case:
     case.state = State.REGISTERED
     _save(case, ["state", "year", "sequence", "number", "first_contact_due", "handling_due"])
     _entry(actor, case, EntryKind.TRANSITION, data={"from": State.DRAFT, "to": State.REGISTERED})
-    _audit(actor, "intake", case, {"risk": case.risk, "channel": case.channel, "from_draft": True})
     _notify_high_risk(case)
+    _audit(actor, "intake", case, {"risk": case.risk, "channel": case.channel, "from_draft": True})
     return case
 
 
@@ -553,23 +580,27 @@ def assign(
     before_unit = case.org_unit
     case.org_unit = target
     case.assignee = user
-    _move(
+
+    def tell() -> None:
+        recipients = [user] if user is not None else _handlers(target, levels=1, roles=(Role.CASEWORKER,))
+        pin_lane(Where.of(case.org_unit))  # notify's own event: in this case's lane
+        notify(
+            recipients,
+            kind="cases.assigned",
+            title=f"维权案件 {case.number} 已分派给您",
+            body=f"{before_unit.name}分派:{case.category.name},风险等级{case.get_risk_display()}。",
+            url=f"/cases/{case.pk}/",
+        )
+
+    return _move(
         actor,
         case,
         State.ASSIGNED,
         fields=["org_unit", "assignee"],
         data={"unit": target.pk, "unit_name": target.name, "user": user.pk if user else None},
         verb="assign",
+        then=tell,
     )
-    recipients = [user] if user is not None else _handlers(target, levels=1, roles=(Role.CASEWORKER,))
-    notify(
-        recipients,
-        kind="cases.assigned",
-        title=f"维权案件 {case.number} 已分派给您",
-        body=f"{before_unit.name}分派:{case.category.name},风险等级{case.get_risk_display()}。",
-        url=f"/cases/{case.pk}/",
-    )
-    return case
 
 
 @transaction.atomic
@@ -660,8 +691,8 @@ def follow_up(actor, case: Case, *, satisfaction: str, comment: str = "", expect
     _entry(
         actor, case, EntryKind.FOLLOW_UP, text=comment, data={"satisfaction": satisfaction, "from": before}
     )
-    _audit(actor, "follow_up", case, {"satisfaction": satisfaction})
     if unsatisfied:
+        pin_lane(Where.of(case.org_unit))  # notify's own event: in this case's lane
         notify(
             _handlers(case.org_unit, levels=2, roles=(Role.LEADER,)),
             kind="cases.review",
@@ -669,6 +700,7 @@ def follow_up(actor, case: Case, *, satisfaction: str, comment: str = "", expect
             body="当事人对办理结果不满意,请决定重新办理或归档。",
             url=f"/cases/{case.pk}/",
         )
+    _audit(actor, "follow_up", case, {"satisfaction": satisfaction})
     return case
 
 
@@ -786,9 +818,9 @@ def set_risk(actor, case: Case, *, risk: int, reason: str = "", expected_version
             fields.append("first_contact_due")
     _save(case, fields)
     _entry(actor, case, EntryKind.CHANGE, text=reason, data={"field": "risk", "from": before, "to": risk})
-    _audit(actor, "risk", case, {"from": before, "to": risk})
     if risk == Risk.HIGH and before < Risk.HIGH:
         _notify_high_risk(case)
+    _audit(actor, "risk", case, {"from": before, "to": risk})
     return case
 
 
@@ -827,6 +859,60 @@ def resume_clock(actor, case: Case, *, expected_version: int) -> Case:
     return case
 
 
+# --- documents (文书/附件, encrypted at rest) ---------------------------------------------------------------------
+
+DOCUMENT_KINDS = ("image", "document")
+DOCUMENT_STATES = NOTE_STATES | {State.REJECTED, State.REVIEW}
+
+
+@transaction.atomic
+def attach_document(actor, case: Case, *, prepared: PreparedUpload, note: str = "") -> CaseDocument:
+    """Keep a document of the case (an upload checked by ``fulian.files.actions.prepare_upload(...,
+    encrypted=True)`` before this transaction: its refusal stays audited). The bytes are sealed with the data key
+    before they reach the disk; the name and the note are encrypted columns; the timeline lists it."""
+    _require(actor, Cap.HANDLE_CASES, case, "您没有办理维权案件的权限。")
+    if case.state not in DOCUMENT_STATES:
+        raise ValidationError(f"案件当前状态为“{case.get_state_display()}”,不能上传文书。")
+    errors: dict = {}
+    note = _clean_text(note, 200, "说明", "note", errors)
+    if errors:
+        raise ValidationError(errors)
+    stored = save_prepared(actor, prepared, unit=case.org_unit, encrypted=True, audit=False)
+    document = CaseDocument.objects.create(case=case, file=stored, note=note, uploaded_by=actor)
+    _entry(
+        actor,
+        case,
+        EntryKind.DOCUMENT,
+        text=note,
+        data={"document": document.pk, "kind": stored.kind, "size": stored.size},
+    )
+    _audit(
+        actor,
+        "document",
+        case,
+        {
+            "document": document.pk,
+            "file": stored.pk,
+            "content_type": stored.content_type,
+            "size": stored.size,
+            "sha256": stored.sha256,  # of the sealed blob: proves which blob, discloses nothing
+        },
+    )
+    return document
+
+
+def record_document_download(actor, document: CaseDocument) -> None:
+    """Every download of a case document is on record (who, which case, which document)."""
+    case = document.case
+    record(
+        actor,
+        "cases.document.download",
+        obj=document,
+        where=Where.of(case.org_unit),
+        detail={"case": case.pk, "number": case.number or "", "file": document.file_id},
+    )
+
+
 # --- reveal ---------------------------------------------------------------------------------------------------
 
 
@@ -850,18 +936,11 @@ def reveal_identity(actor, case: Case, *, reason: str) -> list[RevealedParty]:
     reason = _required_text(reason, "reason", "请填写查看身份信息的原因。", limit=200)
     CaseView.objects.create(case=case, user=actor, reason=reason)
     parties = list(case.parties.all())
-    record(
-        actor,
-        "cases.identity.reveal",
-        obj=case,
-        where=Where.of(case.org_unit),
-        detail={"number": case.number or "", "reason": reason, "parties": [p.pk for p in parties]},
-    )
 
     def plain(value) -> str:
         return value.reveal() if value else ""
 
-    return [
+    revealed = [
         RevealedParty(
             pk=p.pk,
             role=p.role,
@@ -874,6 +953,14 @@ def reveal_identity(actor, case: Case, *, reason: str) -> list[RevealedParty]:
         )
         for p in parties
     ]
+    record(
+        actor,
+        "cases.identity.reveal",
+        obj=case,
+        where=Where.of(case.org_unit),
+        detail={"number": case.number or "", "reason": reason, "parties": [p.pk for p in parties]},
+    )
+    return revealed
 
 
 # --- escalation ---------------------------------------------------------------------------------------------------
@@ -896,6 +983,7 @@ def escalate_overdue(now: dt.datetime | None = None) -> int:
         targets = above or _handlers(case.org_unit, levels=1, roles=(Role.LEADER,))
         first = case.first_contact_at is None and case.first_contact_due and case.first_contact_due < now
         what = "首次联系" if first else "办理"
+        pin_lane(Where.of(case.org_unit))  # notify's own event: in this case's lane
         notify(
             targets,
             kind="cases.overdue",
@@ -907,7 +995,9 @@ def escalate_overdue(now: dt.datetime | None = None) -> int:
         Case.objects.filter(pk=case.pk).update(escalated_at=now)  # no encrypted column touched
         case.escalated_at = now
         _entry(None, case, EntryKind.ESCALATION, data={"overdue": "first_contact" if first else "handling"})
-        _audit(None, "escalate", case, {"overdue": "first_contact" if first else "handling"})
+        case.overdue_kind = "first_contact" if first else "handling"
+    for case in overdue:  # the audit events last (the chain lock is held from the first until the commit)
+        _audit(None, "escalate", case, {"overdue": case.overdue_kind})
     return len(overdue)
 
 
@@ -1066,18 +1156,19 @@ def transfer(actor, case: Case, *, to_unit: OrgUnit, note: str = "", override_re
     _entry(
         actor, case, EntryKind.REFERRAL, text=note, data={"referral": referral.pk, "to_unit": to_unit.name}
     )
-    _audit(
-        actor,
-        "transfer",
-        case,
-        {"referral": referral.pk, "to_unit": to_unit.pk, "consent_override": override},
-    )
+    pin_lane(Where.of(case.org_unit))  # notify's own event: in this case's lane
     notify(
         _handlers(to_unit, levels=1),
         kind="cases.transfer",
         title=f"{case.org_unit.name}转来维权案件 {case.number},请接收或拒收",
         body=f"{case.category.name} · 风险等级{case.get_risk_display()}。",
         url=f"/cases/{case.pk}/",
+    )
+    _audit(
+        actor,
+        "transfer",
+        case,
+        {"referral": referral.pk, "to_unit": to_unit.pk, "consent_override": override},
     )
     return referral
 
@@ -1141,13 +1232,14 @@ def reject_transfer(actor, referral: Referral, *, reason: str) -> Referral:
         text=reason,
         data={"referral": referral.pk, "rejected": True},
     )
-    _audit(actor, "transfer_reject", referral.case, {"referral": referral.pk})
+    pin_lane(Where.of(referral.case.org_unit))  # notify's own event: in this case's lane
     notify(
         _handlers(referral.from_unit, levels=1),
         kind="cases.transfer_rejected",
         title=f"{referral.to_unit.name}拒收了维权案件 {referral.case.number}",
         url=f"/cases/{referral.case_id}/",
     )
+    _audit(actor, "transfer_reject", referral.case, {"referral": referral.pk})
     return referral
 
 
@@ -1201,13 +1293,15 @@ def draft_values(draft: IntakeDraft) -> dict[str, list[str]]:
 def discard_intake_draft(actor, draft: IntakeDraft, *, registered: Case | None = None) -> None:
     if draft.user_id != actor.pk:
         raise PermissionDenied("只能删除自己的草稿。")
+    draft_pk = draft.pk
+    draft.delete()
     record(
         actor,
         "cases.draft.discard",
-        obj=draft,
+        object_type=IntakeDraft._meta.label_lower,
+        object_id=draft_pk,
         detail={"registered": registered.pk if registered is not None else None},
     )
-    draft.delete()
 
 
 # --- duplicates ---------------------------------------------------------------------------------------------------
@@ -1387,7 +1481,9 @@ def archive_finished(now: dt.datetime | None = None, *, days: int | None = None)
         _entry(
             None, case, EntryKind.TRANSITION, data={"from": before, "to": State.ARCHIVED, "retention": days}
         )
-        _audit(None, "archive", case, {"from": before, "retention_days": days})
+        case.archived_from = before
+    for case in due:  # the audit events last (the chain lock is held from the first until the commit)
+        _audit(None, "archive", case, {"from": case.archived_from, "retention_days": days})
     return len(due)
 
 
@@ -1449,28 +1545,27 @@ def public_help_request(
     party = {"role": PartyRole.AFFECTED, "name": name, "phone": phone, "safe_time": safe_time}
     party["may_leave_message"] = may_leave_message
     party["anonymous"] = not (name or "").strip()
-    with transaction.atomic():  # the case and its tracking code together, or neither
-        case = _public_intake(
-            unit,
-            party,
-            category or CaseCategory.objects.get(code="other"),
-            account,
-            request,
-            consent_store,
-            consent_refer,
-            consent_contact,
-        )
-        code, pin = _tracking(case)
+    code, pin = _tracking()  # before the transaction: hashing the PIN is slow
+    case = _public_intake(
+        unit,
+        party,
+        category or CaseCategory.objects.get(code="other"),
+        account,
+        request,
+        consent_store,
+        consent_refer,
+        consent_contact,
+        tracking=(code, make_password(pin)),
+    )
     return case, code, pin
 
 
 @transaction.atomic
 def _public_intake(
-    unit, party, category, account, request, consent_store, consent_refer, consent_contact
+    unit, party, category, account, request, consent_store, consent_refer, consent_contact, *, tracking
 ) -> Case:
-    case = intake_case(
-        None,
-        unit=unit,
+    """The case and its tracking code together, or neither."""
+    values = dict(
         channel=Channel.ONLINE,
         category=category.parent or category,
         subcategory=category if category.parent_id else None,
@@ -1481,19 +1576,17 @@ def _public_intake(
         consent_refer=consent_refer,
         consent_contact=consent_contact,
     )
-    return case
+    return _intake(None, unit=unit, draft=False, values=values, tracking=tracking)
 
 
-@transaction.atomic
-def _tracking(case: Case) -> tuple[str, str]:
+def _tracking() -> tuple[str, str]:
+    """A new tracking code (10 characters of 32: a collision is checked and, in the one-in-10^15 case that one
+    slips through between the check and the insert, refused by the unique constraint) and a PIN."""
     for _ in range(10):
         code = "".join(secrets.choice(TRACKING_ALPHABET) for _ in range(10))
         if not Case.objects.filter(tracking_code=code).exists():
             break
-    pin = f"{secrets.randbelow(10**6):06d}"
-    Case.objects.filter(pk=case.pk).update(tracking_code=code, tracking_pin_hash=make_password(pin))
-    case.tracking_code = code
-    return code, pin
+    return code, f"{secrets.randbelow(10**6):06d}"
 
 
 @dataclass(frozen=True)

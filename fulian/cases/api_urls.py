@@ -8,4 +8,5 @@ urlpatterns: list = [
     path("cases/", api.CaseListCreateView.as_view(), name="api-cases"),
     path("cases/<int:pk>/", api.CaseDetailView.as_view(), name="api-case"),
     path("cases/<int:pk>/transitions/", api.CaseTransitionView.as_view(), name="api-case-transitions"),
+    path("cases/<int:pk>/reveal/", api.CaseRevealView.as_view(), name="api-case-reveal"),
 ]

@@ -12,6 +12,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from fulian.files.models import StoredFile
 from fulian.lib.sensitive import BlindIndexField, EncryptedTextField
 from fulian.orgs.models import OrgUnit, ScopedQuerySet
 
@@ -250,6 +251,18 @@ class Case(models.Model):
             models.Index(fields=["org_unit", "state", "risk"], name="case_unit_state_risk"),
             models.Index(fields=["created_by", "state"], name="case_creator_state"),
             models.Index(fields=["state", "handling_due"], name="case_state_handling_due"),
+            # statistics over a period (fulian/cases/indicators.py), index-only with what the counts need:
+            # per unit of a subtree a range of registration times; for a whole tree the time range itself
+            models.Index(
+                fields=["org_unit", "created_at", "state", "closed_at"], name="case_unit_created_stats"
+            ),
+            models.Index(fields=["created_at", "org_unit", "state", "closed_at"], name="case_created_stats"),
+            # open cases with their deadlines (~4 % of all): the overdue count per unit, index-only
+            models.Index(
+                fields=["org_unit", "first_contact_due", "first_contact_at", "handling_due", "paused_since"],
+                condition=Q(state__in=OPEN_STATES),
+                name="case_open_deadlines",
+            ),
         ]
         constraints = [
             models.UniqueConstraint(
@@ -364,6 +377,7 @@ class EntryKind(models.TextChoices):
     REFERRAL = "referral", "转办/转介"
     MERGE = "merge", "合并重复案件"
     FOLLOW_UP = "follow_up", "回访"
+    DOCUMENT = "document", "文书/附件"
 
 
 # The handling actions a caseworker records (the others are written by the transitions themselves).
@@ -612,3 +626,46 @@ class CaseView(models.Model):
 
     def delete(self, *args, **kwargs):
         raise AppendOnlyError("查看记录只能追加,不能删除")
+
+
+class CaseDocumentQuerySet(ScopedQuerySet):
+    scope_path_field = "case__org_unit__path"
+
+    def update(self, **kwargs):
+        raise AppendOnlyError("案件文书只能追加,不能修改")
+
+    def delete(self):
+        raise AppendOnlyError("案件文书不能删除")
+
+
+class CaseDocument(models.Model):
+    """A document or picture of a case (调解协议, 验伤照片, 保护令裁定 …). The file is a checked upload stored
+    encrypted with the data key (fulian.files, ``encrypted=True``): the bytes on disk, its name and this row's
+    description disclose nothing without the key. Served only through the case's access check, each download
+    audited; listed in the timeline. Never deleted through the product."""
+
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="documents")
+    file = models.OneToOneField(StoredFile, on_delete=models.PROTECT, related_name="+")
+    note = EncryptedTextField("说明", purpose="cases.document.note", kind="text", blank=True)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+", verbose_name="上传人"
+    )
+    created_at = models.DateTimeField("上传时间", auto_now_add=True)
+
+    objects = CaseDocumentQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        verbose_name = "案件文书"
+        verbose_name_plural = "案件文书"
+
+    def __str__(self) -> str:
+        return f"{self.case_id} 文书 {self.pk}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise AppendOnlyError("案件文书只能追加,不能修改")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise AppendOnlyError("案件文书不能删除")

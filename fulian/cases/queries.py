@@ -43,6 +43,7 @@ from .models import (
     OPEN_STATES,
     Case,
     CaseCategory,
+    CaseDocument,
     CaseView,
     Channel,
     IntakeDraft,
@@ -293,6 +294,28 @@ def related_cases(actor, case: Case) -> QuerySet[Case]:
         .select_related("org_unit", "category")
         .order_by("-created_at", "-id")
     )
+
+
+def access_document(actor, case_id, document_id) -> CaseDocument:
+    """A document of a case whose content the actor reads (``access_case`` + ``sees_content``: caseworkers and
+    leaders over the case; not the hotline, staff, sysadmin or auditor), or the same audited 404."""
+    case = access_case(actor, case_id)
+    document = None
+    if sees_content(actor, case):
+        try:
+            document = (
+                CaseDocument.objects.filter(case=case, pk=int(document_id)).select_related("file").first()
+            )
+        except (TypeError, ValueError):
+            document = None
+    if document is None:
+        raise deny(actor, "cases.casedocument", document_id, Cap.VIEW_CASES)
+    document.case = case
+    return document
+
+
+def documents_of(case: Case) -> dict[int, CaseDocument]:
+    return {d.pk: d for d in CaseDocument.objects.filter(case=case).select_related("file")}
 
 
 def timeline_of(case: Case) -> QuerySet[TimelineEntry]:

@@ -17,4 +17,6 @@ urlpatterns = [
     path("<int:case_id>/", views.case_detail, name="detail"),
     path("<int:case_id>/reveal/", views.reveal, name="reveal"),
     path("<int:case_id>/do/<slug:verb>/", views.transition, name="do"),
+    path("<int:case_id>/documents/", views.upload_document, name="upload_document"),
+    path("<int:case_id>/documents/<int:document_id>/", views.document_download, name="document"),
 ]

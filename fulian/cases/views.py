@@ -14,6 +14,7 @@ from fulian.accounts.roles import Cap
 from fulian.accounts.scope import home_unit, memberships_of, scope_for
 from fulian.audit.actions import record
 from fulian.audit.context import client_ip
+from fulian.files.actions import file_response, prepare_upload
 from fulian.lib.forms import add_errors
 from fulian.lib.xlsx import encrypt_workbook, workbook_bytes
 from fulian.orgs.actions import ConflictError
@@ -254,6 +255,7 @@ def _detail(request, case, *, revealed=None, status=200, error="", posted=None):
             p.revealed = by_pk.get(p.pk)
     handle = actions.can(user, Cap.HANDLE_CASES, case)
     timeline = list(queries.timeline_of(case)) if content else []
+    documents = queries.documents_of(case) if any(e.kind == EntryKind.DOCUMENT for e in timeline) else {}
     referrals = queries.referrals_of(case) if content else []
     for r in referrals:
         r.overdue = r.reply_overdue(timezone.localdate())
@@ -261,6 +263,7 @@ def _detail(request, case, *, revealed=None, status=200, error="", posted=None):
         e.from_label = _label(State, e.data.get("from"))
         e.to_label = _label(State, e.data.get("to"))
         e.satisfaction_label = _label(Satisfaction, e.data.get("satisfaction"))
+        e.document = documents.get(e.data.get("document")) if e.kind == EntryKind.DOCUMENT else None
         model = Party if "party" in e.data else Case
         e.change_list = [
             (_field_label(model, name), pair[0], pair[1])
@@ -293,6 +296,7 @@ def _detail(request, case, *, revealed=None, status=200, error="", posted=None):
         if handle and "assign" in _assignable(case)
         else [],
         "risks": Risk.choices,
+        "can_attach": handle and content and case.state in actions.DOCUMENT_STATES,
         "family_tags": FamilyTag.choices,
         "referrals": referrals,
         "incoming": queries.incoming_referral(user, case) if not handle else None,
@@ -383,6 +387,40 @@ def transition(request, case_id: int, verb: str):
     label = BUTTONS.get(verb, ("",))[0]
     messages.success(request, VERB_DONE.get(verb) or f"已{label}。")
     return redirect("cases:detail", case.pk)
+
+
+@login_required
+@require_POST
+def upload_document(request, case_id: int):
+    """A caseworker keeps a document of the case: checked (type sniffed, images re-encoded), then stored
+    encrypted. Refusals are shown in Chinese on the case page; nothing is saved."""
+    case = queries.access_case(request.user, case_id, write=True)
+    uploaded = request.FILES.get("file")
+    note = request.POST.get("note", "")
+    try:
+        if uploaded is None:
+            raise ValidationError("请选择要上传的文件。")
+        prepared = prepare_upload(
+            request.user, uploaded, unit=case.org_unit, allowed=actions.DOCUMENT_KINDS, encrypted=True
+        )
+        actions.attach_document(request.user, case, prepared=prepared, note=note)
+    except ValidationError as exc:
+        return _detail(
+            request, case, status=400, error=" ".join(exc.messages), posted={"verb": "document", "note": note}
+        )
+    messages.success(request, "已上传文书(加密保存)。")
+    return redirect("cases:detail", case.pk)
+
+
+@login_required
+def document_download(request, case_id: int, document_id: int):
+    """One document, decrypted, through the case's access check (404 for anyone who may not read the case's
+    content); every download is audited."""
+    document = queries.access_document(request.user, case_id, document_id)
+    actions.record_document_download(request.user, document)
+    response = file_response(document.file, as_attachment=True)
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 # --- public: help request and tracking (no account) ---------------------------------------------------------------

@@ -29,10 +29,12 @@ from PIL import Image, ImageOps
 
 from fulian.audit.actions import Where, record
 from fulian.audit.models import Outcome
+from fulian.lib.crypto import key_id_of_blob
+from fulian.lib.sensitive import get_keyring
 from fulian.orgs.models import OrgUnit
 
 from . import sniff
-from .models import FileKind, StoredFile
+from .models import BLOB_PURPOSE, FileKind, StoredFile
 
 pillow_heif.register_heif_opener()
 
@@ -227,8 +229,11 @@ def _flatten(img: Image.Image) -> Image.Image:
     return img.convert("RGB")
 
 
-def prepare_upload(actor, uploaded, *, unit: OrgUnit, allowed: Iterable[str] = ("image",)) -> PreparedUpload:
-    """Check and (for images) re-encode an upload without saving anything; refusals are audited."""
+def prepare_upload(
+    actor, uploaded, *, unit: OrgUnit, allowed: Iterable[str] = ("image",), encrypted: bool = False
+) -> PreparedUpload:
+    """Check and (for images) re-encode an upload without saving anything; refusals are audited (for a file to
+    be stored ``encrypted``, without its name: the name of a survivor's document can itself identify her)."""
     allowed = tuple(allowed)
     if not allowed or set(allowed) - set(FileKind.values):
         raise ValueError(f"allowed must be a subset of {FileKind.values}")
@@ -242,7 +247,7 @@ def prepare_upload(actor, uploaded, *, unit: OrgUnit, allowed: Iterable[str] = (
             where=Where.of(unit),
             outcome=Outcome.FAILURE,
             detail={
-                "name": (getattr(uploaded, "name", "") or "")[:200],
+                **({} if encrypted else {"name": (getattr(uploaded, "name", "") or "")[:200]}),
                 "size": getattr(uploaded, "size", None),
                 "reason": exc.code or "invalid",
             },
@@ -251,40 +256,55 @@ def prepare_upload(actor, uploaded, *, unit: OrgUnit, allowed: Iterable[str] = (
 
 
 @transaction.atomic
-def save_prepared(actor, prepared: PreparedUpload, *, unit: OrgUnit) -> StoredFile:
-    """Write a checked upload to storage and the database (files are removed again if the insert fails)."""
+def save_prepared(
+    actor, prepared: PreparedUpload, *, unit: OrgUnit, encrypted: bool = False, audit: bool = True
+) -> StoredFile:
+    """Write a checked upload to storage and the database (files are removed again if the insert fails).
+
+    ``encrypted``: the bytes (and thumbnail) are sealed with the data key before they reach the disk, the name
+    is kept encrypted, and nothing identifying goes into the audit event. ``audit=False``: the caller writes its
+    own audit event (last in its transaction) naming this file."""
+    content, thumbnail = prepared.content, prepared.thumbnail
+    if encrypted:
+        keyring = get_keyring()
+        content = keyring.encrypt_bytes(content, BLOB_PURPOSE)
+        thumbnail = keyring.encrypt_bytes(thumbnail, BLOB_PURPOSE) if thumbnail is not None else None
     stored = StoredFile(
         org_unit=unit,
         uploaded_by=actor if actor is not None else None,
-        original_name=prepared.original_name,
+        original_name=f"附件.{prepared.ext}" if encrypted else prepared.original_name,
         content_type=prepared.content_type,
         size=len(prepared.content),
-        sha256=prepared.sha256,
+        sha256=hashlib.sha256(content).hexdigest(),
         kind=prepared.kind,
         width=prepared.width,
         height=prepared.height,
+        encrypted=encrypted,
+        secret_name=prepared.original_name if encrypted else "",
     )
     try:
-        stored.file.save(f"f.{prepared.ext}", ContentFile(prepared.content), save=False)
-        if prepared.thumbnail is not None:
-            stored.thumbnail.save("t.jpg", ContentFile(prepared.thumbnail), save=False)
+        stored.file.save(f"f.{'bin' if encrypted else prepared.ext}", ContentFile(content), save=False)
+        if thumbnail is not None:
+            stored.thumbnail.save("t.bin" if encrypted else "t.jpg", ContentFile(thumbnail), save=False)
         stored.save()
     except BaseException:
         _delete_blobs(stored.file.name, stored.thumbnail.name)
         raise
-    record(
-        actor,
-        "files.upload",
-        obj=stored,
-        where=Where.of(unit),
-        detail={
-            "name": stored.original_name,
-            "kind": stored.kind,
-            "content_type": stored.content_type,
-            "size": stored.size,
-            "sha256": stored.sha256,
-        },
-    )
+    if audit:
+        record(
+            actor,
+            "files.upload",
+            obj=stored,
+            where=Where.of(unit),
+            detail={
+                **({} if encrypted else {"name": stored.original_name}),
+                "kind": stored.kind,
+                "content_type": stored.content_type,
+                "size": stored.size,
+                "sha256": stored.sha256,
+                "encrypted": encrypted,
+            },
+        )
     return stored
 
 
@@ -298,15 +318,18 @@ def store_upload(actor, uploaded, *, unit: OrgUnit, allowed: Iterable[str] = ("i
 def delete_stored(actor, stored: StoredFile) -> None:
     """Delete the row now and the blobs once the transaction commits (a rollback keeps both)."""
     names = (stored.file.name, stored.thumbnail.name)
+    detail = {"name": stored.original_name, "sha256": stored.sha256}
+    stored_pk, unit = stored.pk, stored.org_unit
+    stored.delete()
+    transaction.on_commit(lambda: _delete_blobs(*names))
     record(
         actor,
         "files.delete",
-        obj=stored,
-        where=Where.of(stored.org_unit),
-        detail={"name": stored.original_name, "sha256": stored.sha256},
+        object_type="files.storedfile",
+        object_id=stored_pk,
+        where=Where.of(unit),
+        detail=detail,
     )
-    stored.delete()
-    transaction.on_commit(lambda: _delete_blobs(*names))
 
 
 def _delete_blobs(*names: str) -> None:
@@ -317,14 +340,54 @@ def _delete_blobs(*names: str) -> None:
             default_storage.delete(name)
 
 
+def read_plain(stored: StoredFile, *, thumbnail: bool = False) -> bytes:
+    """The file's bytes as uploaded (checked and cleaned), decrypted if it is stored encrypted."""
+    field = stored.thumbnail if thumbnail and stored.thumbnail else stored.file
+    with field.open("rb") as fh:
+        data = fh.read()
+    return get_keyring().decrypt_bytes(data, BLOB_PURPOSE) if stored.encrypted else data
+
+
+def reencrypt_blobs(stored: StoredFile, *, checked: bool = False) -> None:
+    """Data-key rotation of an encrypted file (called by ``rotate_model`` with the row locked): the blobs are
+    written anew under the current key, the row points at them, the old blobs go once the transaction commits.
+    If it rolls back instead, the row keeps the old blobs and the new ones stay behind as orphans (sealed, so
+    they disclose nothing; Django has no on-rollback hook to remove them). DecryptionError if a blob does not
+    open."""
+    if not checked and not stored.encrypted:
+        return
+    keyring = get_keyring()
+    current = keyring.current.key_id
+    old_names = []
+    for field in (stored.file, stored.thumbnail):
+        if not field:
+            continue
+        with field.open("rb") as fh:
+            blob = fh.read()
+        if key_id_of_blob(blob) == current:
+            keyring.decrypt_bytes(blob, BLOB_PURPOSE)  # still authenticate it
+            continue
+        fresh = keyring.encrypt_bytes(keyring.decrypt_bytes(blob, BLOB_PURPOSE), BLOB_PURPOSE)
+        old_names.append(field.name)
+        field.save("r.bin", ContentFile(fresh), save=False)
+    if old_names:
+        transaction.on_commit(lambda: _delete_blobs(*old_names))
+
+
 def file_response(
     stored: StoredFile, *, as_attachment: bool = False, thumbnail: bool = False
 ) -> FileResponse:
-    """Serve a stored file from an owning app's access-checked view (never from a public URL)."""
+    """Serve a stored file from an owning app's access-checked view (never from a public URL). An encrypted file
+    is decrypted in memory (20 MB at most) and named by its decrypted name."""
     field = stored.thumbnail if thumbnail and stored.thumbnail else stored.file
     content_type = "image/jpeg" if field is stored.thumbnail else stored.content_type
-    response = FileResponse(field.open("rb"), content_type=content_type)
-    name = stored.original_name
+    if stored.encrypted:
+        response = FileResponse(
+            io.BytesIO(read_plain(stored, thumbnail=thumbnail)), content_type=content_type
+        )
+    else:
+        response = FileResponse(field.open("rb"), content_type=content_type)
+    name = stored.display_name
     if field is stored.thumbnail or sniff.extension_of(name) != sniff.TYPES[_key_of(stored)].ext:
         stem = name.rsplit(".", 1)[0] if "." in name else name
         name = f"{stem}.{'jpg' if field is stored.thumbnail else sniff.TYPES[_key_of(stored)].ext}"

@@ -13,7 +13,11 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from fulian.lib.sensitive import EncryptedTextField
 from fulian.orgs.models import OrgUnit, ScopedQuerySet
+
+# what encrypted files are sealed for (the associated data of their AES-GCM blobs)
+BLOB_PURPOSE = "files.storedfile.blob"
 
 
 class FileKind(models.TextChoices):
@@ -47,8 +51,15 @@ class StoredFile(models.Model):
     thumbnail = models.FileField("缩略图", upload_to=stored_path, max_length=200, blank=True)
     width = models.PositiveIntegerField("宽", null=True, blank=True)
     height = models.PositiveIntegerField("高", null=True, blank=True)
+    # Encrypted at rest (case documents): the blobs on disk are sealed with the data key, the client's file name
+    # is in ``secret_name`` (``original_name`` is a neutral "附件.<ext>"), ``sha256`` is over the stored blob.
+    encrypted = models.BooleanField("加密保存", default=False)
+    secret_name = EncryptedTextField("原文件名", purpose="files.storedfile.name", kind="text", blank=True)
 
     objects = StoredFileQuerySet.as_manager()
+
+    # the data-key rotation (fulian.lib.sensitive.rotate_model) re-encrypts the blobs with the name
+    sensitive_rotation_fields = ("file", "thumbnail")
 
     class Meta:
         verbose_name = "附件"
@@ -59,6 +70,9 @@ class StoredFile(models.Model):
             models.CheckConstraint(
                 condition=Q(kind="image") | Q(thumbnail=""), name="storedfile_thumbnail_only_for_images"
             ),
+            models.CheckConstraint(
+                condition=Q(encrypted=False) | ~Q(secret_name=""), name="storedfile_encrypted_has_name"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -67,3 +81,17 @@ class StoredFile(models.Model):
     @property
     def is_image(self) -> bool:
         return self.kind == FileKind.IMAGE
+
+    @property
+    def display_name(self) -> str:
+        """The client's file name (decrypted for an encrypted file: show it only behind the owner's access
+        check)."""
+        return self.secret_name.reveal() if self.encrypted and self.secret_name else self.original_name
+
+    @staticmethod
+    def rotate_sensitive_row(row) -> None:
+        """Called by the rotation with only the sensitive columns loaded: an encrypted file is one with a name."""
+        from .actions import reencrypt_blobs
+
+        if row.secret_name:
+            reencrypt_blobs(row, checked=True)

@@ -146,6 +146,27 @@ def key_id_of_envelope(envelope: str) -> str:
     return match.group(1)
 
 
+BLOB_MAGIC = b"FLNCENC1"
+
+
+def key_id_of_blob(blob: bytes) -> str:
+    """The key id in the header of an encrypted file (DecryptionError if it has none)."""
+    head = blob[len(BLOB_MAGIC) : len(BLOB_MAGIC) + KEY_ID_CHARS]
+    if not blob.startswith(BLOB_MAGIC) or len(head) != KEY_ID_CHARS:
+        raise DecryptionError("不是有效的加密文件")
+    try:
+        key_id = head.decode("ascii")
+    except UnicodeDecodeError as exc:
+        raise DecryptionError("不是有效的加密文件") from exc
+    if not re.fullmatch(r"[0-9a-f]{8}", key_id):
+        raise DecryptionError("不是有效的加密文件")
+    return key_id
+
+
+def _blob_associated_data(key_id: str, purpose: str) -> bytes:
+    return f"fulian:file:{VERSION}:{key_id}:{purpose}".encode()
+
+
 def looks_like_envelope(value: object) -> bool:
     return isinstance(value, str) and ENVELOPE_RE.match(value) is not None
 
@@ -232,6 +253,36 @@ class Keyring:
             self.decrypt(envelope, purpose)  # still authenticate it
             return envelope
         return self.encrypt(self.decrypt(envelope, purpose), purpose)
+
+    # --- files (binary) -------------------------------------------------------------------------------
+
+    def encrypt_bytes(self, data: bytes, purpose: str) -> bytes:
+        """A file's bytes sealed under the current key: ``BLOB_MAGIC`` + key id (8 ASCII hex) + nonce +
+        AES-256-GCM ciphertext and tag, the purpose and the key id bound as associated data (a blob moved to
+        another purpose does not open). Not padded: the size is no secret of a stored file."""
+        if not purpose:
+            raise ValueError("purpose is required")
+        key = self.current
+        nonce = os.urandom(NONCE_BYTES)
+        sealed = AESGCM(key.encrypt_key).encrypt(nonce, data, _blob_associated_data(key.key_id, purpose))
+        return BLOB_MAGIC + key.key_id.encode("ascii") + nonce + sealed
+
+    def decrypt_bytes(self, blob: bytes, purpose: str) -> bytes:
+        key_id = key_id_of_blob(blob)
+        key = self._by_id.get(key_id)
+        if key is None:
+            raise UnknownKeyError(f"加密文件使用的密钥 {key_id} 不在当前密钥环中")
+        start = len(BLOB_MAGIC) + KEY_ID_CHARS
+        if len(blob) < start + NONCE_BYTES + TAG_BYTES:
+            raise DecryptionError("加密文件已损坏")
+        try:
+            return AESGCM(key.encrypt_key).decrypt(
+                blob[start : start + NONCE_BYTES],
+                blob[start + NONCE_BYTES :],
+                _blob_associated_data(key_id, purpose),
+            )
+        except InvalidTag as exc:
+            raise DecryptionError("加密文件校验失败(被篡改,或用途/密钥不符)") from exc
 
     # --- blind index -----------------------------------------------------------------------------------
 

@@ -43,6 +43,8 @@ Rotation
     it is resumable (a rerun only finds what is left) and collects undecryptable rows instead of stopping.
     ``key_usage(Model)`` counts values per key id: when no value uses an old key any more, drop it from
     ``FULIAN_DATA_KEYS_OLD``. The command is ``fulian rotate_data_key`` (fulian/accounts/management/commands).
+    A model holding more under the key than its columns (encrypted files on disk) declares
+    ``sensitive_rotation_fields`` and a ``rotate_sensitive_row(row)`` hook, run for each rewritten row.
 """
 
 from __future__ import annotations
@@ -440,6 +442,10 @@ def rotate_model(
     if not encrypted:
         return result
     names = [f.name for f in encrypted] + [f.name for f in indexes]
+    # a model may keep more under the key than its columns (fulian.files: encrypted blobs on disk): it names the
+    # columns its hook rewrites and ``rotate_sensitive_row(row)``, called with the row locked, re-encrypts the rest
+    names += list(getattr(model, "sensitive_rotation_fields", ()))
+    row_hook = getattr(model, "rotate_sensitive_row", None)
     base = model._base_manager.order_by("pk")
     if not reindex:
         base = base.filter(_stale(encrypted, current))
@@ -455,6 +461,8 @@ def rotate_model(
             for row in rows:
                 try:
                     count = _rotate_row(row, encrypted, indexes, current, reindex)
+                    if row_hook is not None:
+                        row_hook(row)
                 except DecryptionError:
                     result.failed_pks.append(row.pk)
                     continue

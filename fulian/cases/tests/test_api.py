@@ -175,3 +175,126 @@ def test_switchboard_draft_then_submit(cast):
     assert Case.objects.get().first_contact_due is not None
     response = client.post(url, {"action": "accept", "version": 2}, format="json")
     assert response.status_code == 404  # the hotline handles nothing
+
+
+# --- categories resolved in one query (bad input) ------------------------------------------------------------------
+
+
+def test_intake_with_unknown_or_mismatched_categories_is_refused(cast):
+    client = warmed(cast.users.county_hotline)
+    bad = client.post(CASES, intake_body(cast, category="no_such"), format="json")
+    assert bad.status_code == 400 and "不存在或已停用" in bad.json()["category"][0]
+    bad = client.post(CASES, intake_body(cast, subcategory="marriage_family"), format="json")  # a top level
+    assert bad.status_code == 400 and "subcategory" in bad.json()
+    bad = client.post(CASES, intake_body(cast, category="other"), format="json")  # 家庭暴力 is not under 其他
+    assert bad.status_code == 400 and "子类别必须属于" in bad.json()["subcategory"][0]
+    bad = client.post(CASES, intake_body(cast, category="domestic_violence", subcategory=None), format="json")
+    assert bad.status_code == 400 and "category" in bad.json()
+    assert Case.objects.count() == 0
+    ok = client.post(CASES, intake_body(cast, subcategory=""), format="json")
+    assert ok.status_code == 201 and ok.json()["subcategory"] is None
+
+
+def test_intake_response_needs_no_query_for_the_parties(cast, django_assert_num_queries):
+    client = warmed(cast.users.county_hotline)
+    body = intake_body(cast, risk_checklist=[], account="咨询离婚后孩子的抚养问题。")
+    client.post(CASES, body, format="json", HTTP_IDEMPOTENCY_KEY="warm")
+    # token, memberships, both categories (one query), the unit; the idempotency transaction (a savepoint
+    # inside the test's), its row, the intake's savepoint, the counter (UPDATE … RETURNING), holidays, the case,
+    # its parties (one INSERT), the timeline entry, the audit event (savepoint, head, insert, head, release),
+    # release, the idempotency response, release — and nothing after the audit event but the bookkeeping
+    with django_assert_num_queries(20) as ctx:
+        response = client.post(CASES, body, format="json", HTTP_IDEMPOTENCY_KEY="counted")
+    assert response.status_code == 201 and len(response.json()["parties"]) == 3
+    sqls = [q["sql"] for q in ctx.captured_queries]
+    audit_insert = next(i for i, q in enumerate(sqls) if q.startswith('INSERT INTO "audit_auditevent"'))
+    assert not any(q.startswith(("SELECT", "INSERT")) for q in sqls[audit_insert + 1 :])
+
+
+# --- reveal through the API ------------------------------------------------------------------------------------------
+
+
+def reveal(client, case, reason="核实身份后回电"):
+    return client.post(f"{CASES}{case.pk}/reveal/", {"reason": reason}, format="json")
+
+
+def test_reveal_through_the_api_is_audited_and_in_the_view_history(cast, cases):
+    from fulian.cases.models import CaseView
+
+    for user in (cast.users.a_leader, cast.users.a_caseworker, cast.users.county_leader):
+        response = reveal(warmed(user), cases.a1)
+        assert response.status_code == 200, response.json()
+        assert response["Cache-Control"] == "no-store"
+        affected = next(p for p in response.json()["parties"] if p["role"] == "affected")
+        assert affected["name"] == "张玉梅" and affected["phone"] == "13812345678"
+        assert affected["id_number"] == ID_WOMAN and affected["safe_phone"] == "13900001111"
+    events = AuditEvent.objects.filter(action="cases.identity.reveal", object_id=str(cases.a1.pk))
+    assert sorted(e.actor_username for e in events) == ["a_caseworker", "a_leader", "county_leader"]
+    assert all(e.detail["reason"] == "核实身份后回电" for e in events)
+    assert CaseView.objects.filter(case=cases.a1).count() == 3
+
+
+@pytest.mark.parametrize("username", ["a_staff", "a_sysadmin", "a_auditor", "b_caseworker", "b_leader"])
+def test_reveal_outside_scope_or_role_is_404(cast, cases, username):
+    denied = AuditEvent.objects.filter(action="access.denied").count()
+    response = reveal(warmed(getattr(cast.users, username)), cases.a1)
+    assert response.status_code == 404
+    assert "张玉梅" not in response.content.decode()
+    assert not AuditEvent.objects.filter(action="cases.identity.reveal").exists()
+    assert AuditEvent.objects.filter(action="access.denied").count() == denied + 1
+
+
+def test_hotline_cannot_reveal_even_its_own_draft(cast):
+    from fulian.cases import actions
+
+    hotline = cast.users.county_hotline
+    draft = make_case(hotline, cast.village_a1, draft=True)
+    assert warmed(hotline).get(f"{CASES}{draft.pk}/").status_code == 200
+    response = reveal(warmed(hotline), draft)
+    assert response.status_code == 403 and "没有查看当事人身份信息的权限" in response.json()["detail"]
+    assert not AuditEvent.objects.filter(action="cases.identity.reveal").exists()
+    assert actions  # the page's action is the one refusing
+
+
+def test_reveal_needs_a_reason(cast, cases):
+    client = warmed(cast.users.a_leader)
+    for reason in ("", "   "):
+        response = reveal(client, cases.a1, reason=reason)
+        assert response.status_code == 400 and "请填写查看身份信息的原因" in str(response.json())
+    response = reveal(client, cases.a1, reason="长" * 201)
+    assert response.status_code == 400 and "reason" in response.json()
+    response = client.post(f"{CASES}{cases.a1.pk}/reveal/", {}, format="json")
+    assert response.status_code == 400
+    assert not AuditEvent.objects.filter(action="cases.identity.reveal").exists()
+
+
+def test_reveal_query_count(cast, cases, django_assert_num_queries):
+    client = warmed(cast.users.a_leader)
+    reveal(client, cases.a1)
+    # token, memberships, the case, savepoint, the view row, the parties, audit (savepoint, head, insert, head,
+    # release), release
+    with django_assert_num_queries(12):
+        assert reveal(client, cases.a1).status_code == 200
+
+
+def test_reveal_is_in_the_openapi_schema(cast):
+    schema = APIClient().get("/api/v1/openapi.json", HTTP_ACCEPT="application/json")
+    assert schema.status_code == 200
+    operation = schema.json()["paths"]["/api/v1/cases/{id}/reveal/"]["post"]
+    assert "查看当事人身份信息" in operation["summary"]
+    assert {"200", "400", "403", "404"} <= set(operation["responses"])
+
+
+def test_case_payload_equals_the_serializer(cast, cases):
+    from fulian.cases import actions
+    from fulian.cases.api import CaseSerializer, case_payload
+
+    from .conftest import advance
+
+    draft = make_case(cast.users.county_hotline, cast.village_a1, draft=True, sub="other")
+    advance(cases.a1, cast.users.a_caseworker, "accepted")
+    actions.record_action(cast.users.a_caseworker, cases.a1, kind="contact", result="已联系上")
+    for case in (cases.a1, cases.b, draft):
+        case = Case.objects.get(pk=case.pk)
+        assert case_payload(case) == dict(CaseSerializer(case).data)
+        assert case_payload(case)["first_contact_at"] or case.first_contact_at is None

@@ -12,6 +12,9 @@ The combined JSON goes to stdout and to bench/results/<suite>.json.
     .venv/bin/python bench/run.py --suite cases    # case lists at ~300,000 cases; API intake under load
     .venv/bin/python bench/run.py --province       # ~45,000 units, ~950,000 cadres, PostgreSQL only
                                                    # -> bench/results/orgs_province.json (a few minutes)
+    .venv/bin/python bench/run.py --suite reports  # dashboards, tables and the Word report over HTTP (gunicorn):
+                                                   # the province (`fulian seed --scale province`) on PostgreSQL,
+                                                   # the city on SQLite -> bench/results/reports.json
 
 Environment:
   FULIAN_BENCH_PG_URL   PostgreSQL database to use (default postgresql://postgres@127.0.0.1:5432/fulian_bench,
@@ -21,6 +24,9 @@ Environment:
   BENCH_LEDGER_FACTOR   scales the ledger's records per unit (default 1: ~967,000 records on both backends)
   BENCH_WRITES          create_record/delete_record calls timed with and without the monthly totals (200)
   BENCH_CASES_FACTOR    scales the cases per unit (default 1: ~300,000 cases on both backends)
+  BENCH_REPORTS_SQLITE  0: the reports suite on PostgreSQL only (default 1: also the city on SQLite,
+                        var/bench/reports_city.sqlite3)
+  BENCH_YEAR            the year the reports suite asks for (default 2025, the last whole year of ledger)
   BENCH_INTAKES         API intakes sent under load (default 2000; 0 skips the load test), at most
                         BENCH_INTAKE_SECONDS (30) with BENCH_INTAKE_CLIENTS (20) threads against
                         BENCH_GUNICORN_WORKERS (2) gunicorn workers
@@ -47,6 +53,7 @@ RESULTS_DIR = ROOT / "bench" / "results"
 MEASURE = ROOT / "bench" / "_measure.py"
 MEASURE_LEDGER = ROOT / "bench" / "_measure_ledger.py"
 MEASURE_CASES = ROOT / "bench" / "_measure_cases.py"
+MEASURE_REPORTS = ROOT / "bench" / "_measure_reports.py"
 PG_URL = os.environ.get("FULIAN_BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/fulian_bench")
 PROVINCE_FACTOR = "2.15"  # breadth x2.15 at every level: ~9x the city's units and cadres
 STATS_GOAL_MS = 200.0
@@ -56,6 +63,9 @@ RATES_GOAL_MS = 200.0
 CASE_LIST_GOAL_MS = 150.0
 INTAKE_RATE_GOAL = 200.0
 INTAKE_P95_GOAL_MS = 100.0
+PROVINCE_DASHBOARD_GOAL_MS = 300.0
+COUNTY_DASHBOARD_GOAL_MS = 80.0
+WORD_GOAL_MS = 2000.0
 
 
 def log(message: str) -> None:
@@ -95,7 +105,7 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--province", action="store_true", help="province-sized tree, PostgreSQL only")
-    parser.add_argument("--suite", choices=["all", "orgs", "ledger", "cases"], default="all")
+    parser.add_argument("--suite", choices=["all", "orgs", "ledger", "cases", "reports"], default="all")
     args = parser.parse_args()
     WORK_DIR.mkdir(parents=True, exist_ok=True)
     if args.province or args.suite in ("all", "orgs"):
@@ -104,6 +114,8 @@ def main() -> None:
         run_ledger()
     if not args.province and args.suite in ("all", "cases"):
         run_cases()
+    if not args.province and args.suite in ("all", "reports"):
+        run_reports()
 
 
 def machine(runs: dict, load_before, load_after) -> dict:
@@ -273,7 +285,7 @@ def run_orgs(args) -> None:
     if args.province:
         suite, results_path = "orgs-province", RESULTS_DIR / "orgs_province.json"
         extra_env = {"BENCH_FACTOR": PROVINCE_FACTOR, "BENCH_REPS": os.environ.get("BENCH_REPS", "20")}
-        pg_url = PG_URL + "_province"
+        pg_url = PG_URL + "_province_orgs"  # fulian_bench_province holds the reports suite's province
     else:
         suite, results_path = "orgs", RESULTS_DIR / "orgs.json"
         backends.append(("sqlite", f"sqlite:///{WORK_DIR / 'orgs.sqlite3'}"))
@@ -329,6 +341,94 @@ def run_orgs(args) -> None:
         "notes": notes,
     }
     write(document, results_path)
+
+
+def run_reports() -> None:
+    """Dashboards, the by-child table and the Word report over real HTTP (gunicorn, 2 workers): the province
+    on PostgreSQL (database fulian_bench_province, built once with fulian.demo.scales and reused), the city on
+    SQLite (var/bench/reports_city.sqlite3), each next to the statistics service in-process and hand-written
+    SQL over the base tables."""
+    notes: list[str] = []
+    backends: list[tuple[str, str, str]] = []
+    if os.environ.get("BENCH_REPORTS_SQLITE", "1") != "0":
+        backends.append(("sqlite", f"sqlite:///{WORK_DIR / 'reports_city.sqlite3'}", "city"))
+    if PG_URL != "skip":
+        pg_url = PG_URL + "_province"
+        try:
+            ensure_pg_database(pg_url)
+            backends.insert(0, ("postgresql", pg_url, "province"))
+        except Exception as exc:  # report it and carry on with SQLite
+            notes.append(f"PostgreSQL skipped: {exc}")
+            log(notes[-1])
+    if not backends:
+        raise SystemExit("no backend to measure")
+    load_before = os.getloadavg()
+    runs = {
+        backend: measure(
+            backend,
+            url,
+            {"BENCH_SCALE": scale, "BENCH_REPS": os.environ.get("BENCH_REPS", "20")},
+            MEASURE_REPORTS,
+        )
+        for backend, url, scale in backends
+    }
+    load_after = os.getloadavg()
+    results = [r for run in runs.values() for r in run["results"]]
+
+    def pg(level: str, prefix: str = "dashboard") -> dict | None:
+        return next(
+            (
+                r
+                for r in results
+                if r["backend"] == "postgresql" and r["name"].startswith(prefix) and r.get("level") == level
+            ),
+            None,
+        )
+
+    province, county, word = pg("province"), pg("county"), pg("county", "Word")
+    goals = {}
+    if province:
+        goals[f"province dashboard p95 < {PROVINCE_DASHBOARD_GOAL_MS:.0f} ms (PostgreSQL, HTTP)"] = (
+            province["http_ms"]["p95"] < PROVINCE_DASHBOARD_GOAL_MS
+        )
+    if county:
+        goals[f"county dashboard p95 < {COUNTY_DASHBOARD_GOAL_MS:.0f} ms (PostgreSQL, HTTP)"] = (
+            county["http_ms"]["p95"] < COUNTY_DASHBOARD_GOAL_MS
+        )
+    if word:
+        goals[f"Word report of a county-year < {WORD_GOAL_MS:.0f} ms (PostgreSQL, HTTP p95)"] = (
+            word["http_ms"]["p95"] < WORD_GOAL_MS
+        )
+    goals[f"every figure within {RATIO_GOAL:.0f}x of its raw SQL (statistics service, median)"] = all(
+        r["ratio_service_median"] <= RATIO_GOAL for r in results
+    )
+    goals[f"every page within {RATIO_GOAL:.0f}x of its raw SQL (HTTP incl. rendering, median)"] = all(
+        r["ratio_http_median"] <= RATIO_GOAL for r in results
+    )
+    document = {
+        "suite": "reports",
+        "generated_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "machine": machine(runs, load_before, load_after),
+        "data": {
+            backend: {k: run[k] for k in ("scale", "year", "rows", "units", "build", "reused")}
+            for backend, run in runs.items()
+        },
+        "method": {
+            "reps": next(iter(runs.values()))["reps"],
+            "warmups": next(iter(runs.values()))["warmups"],
+            "server": f"gunicorn fulian.wsgi, {next(iter(runs.values()))['gunicorn_workers']} sync workers, "
+            "127.0.0.1, keep-alive, users signed in through the login form",
+            "timer": "time.perf_counter; HTTP, the statistics service in-process and the raw SQL alternate in "
+            "each repetition",
+            "baseline": "raw_sql_ms: hand-written SQL over the base tables (ledger records, units, cadres, "
+            "cases, assignments; no maintained table) computing the same figures, asserted equal to the "
+            "service's before timing; service_ms: fulian.reports.queries as the page calls it, no HTTP",
+        },
+        "results": results,
+        "goals": goals,
+        "notes": notes,
+    }
+    write(document, RESULTS_DIR / "reports.json")
 
 
 if __name__ == "__main__":

@@ -6,56 +6,139 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.db.models import Count, Q
-from django.db.models.functions import Substr
+from django.db import connection
+from django.db.models import BooleanField, Count, F, Func, Q, Subquery, Value
+from django.db.models.functions import Substr, TruncMonth
 from django.utils import timezone
 
 from fulian.accounts.roles import Cap
 from fulian.orgs.models import OrgUnit
 from fulian.orgs.paths import prefix_length
 from fulian.orgs.queries import children_of
-from fulian.reports.registry import LATEST, Source, register
+from fulian.reports.registry import LATEST, Source, month_of, months, register
 
 from .models import Case, State, overdue_condition
 from .queries import stat_aggregates, suppress
 
 PERIOD_CODES = {"cases_received": "received", "cases_closed": "closed"}
+ALL_CODES = [*PERIOD_CODES, "cases_overdue"]  # one column order for both parts of the UNION
 
 
-def _query(unit: OrgUnit, start: dt.date, end: dt.date, codes: list[str]):
-    """case_statistics' cases (registered in the period, not drafts) with its aggregates for the period codes;
-    cases_overdue counts the open cases overdue now, whenever they were registered."""
-    in_period = Q(created_at__date__gte=start, created_at__date__lte=end)
+def _bounds(start: dt.date, end: dt.date) -> Q:
+    """Registered in [start, end] (dates in the current time zone) as a range on ``created_at`` itself, which
+    an index can serve (``created_at__date`` converts every row)."""
+    tz = timezone.get_current_timezone()
+    low = dt.datetime.combine(start, dt.time.min, tzinfo=tz)
+    high = dt.datetime.combine(end + dt.timedelta(days=1), dt.time.min, tzinfo=tz)
+    return Q(created_at__gte=low, created_at__lt=high)
+
+
+class _UnitIn(Func):
+    """``org_unit_id IN (subquery)``; on PostgreSQL ``org_unit_id = ANY(ARRAY(subquery))``, which the planner
+    turns into one probe per unit of the index (org_unit, created_at, …) instead of scanning a whole year of
+    the province's cases and dropping those outside the subtree (the path join or IN semi-join does that: a
+    city took as long as the province). As ``fulian.ledger.queries._InSubquery`` does for the ledger."""
+
+    output_field = BooleanField()
+
+    def as_sql(self, compiler, connection, **extra):
+        return super().as_sql(compiler, connection, template="%(expressions)s", arg_joiner=" IN ", **extra)
+
+    def as_postgresql(self, compiler, connection, **extra):
+        return super().as_sql(
+            compiler, connection, template="%(expressions)s))", arg_joiner=" = ANY(ARRAY(", **extra
+        )
+
+
+def whole_tree(unit: OrgUnit) -> bool:
+    """Whether ``unit``'s subtree is every unit of the database (the only root): then no unit filter is needed
+    and the time range alone is read (index ``case_created_stats``). One small query, roots only."""
+    return (
+        unit.parent_id is None
+        and not OrgUnit.objects.filter(parent__isnull=True).exclude(pk=unit.pk).exists()
+    )
+
+
+def _in_subtree(unit: OrgUnit) -> Q | _UnitIn:
+    if whole_tree(unit):
+        return Q()
+    return _UnitIn(F("org_unit_id"), Subquery(OrgUnit.objects.under(unit).order_by().values("pk")))
+
+
+def _period_aggs(codes: list[str]) -> dict:
     stats = stat_aggregates()
     aggs = {}
     for code, key in PERIOD_CODES.items():
         if code in codes:
             condition = stats[key].filter  # Django wraps an aggregate's filter: take its Q back
             condition = getattr(condition, "condition", condition)
-            aggs[code] = Count("id", filter=in_period & condition if condition else in_period)
-    rows = in_period
+            # a count of created_at (never null), not of the id, which no statistics index holds: an
+            # index-only scan can answer it
+            aggs[code] = Count("created_at", filter=condition) if condition else Count("created_at")
+    return aggs
+
+
+def _parts(unit: OrgUnit, start: dt.date, end: dt.date, codes: list[str], group) -> list:
+    """case_statistics' cases (registered in the period, not drafts) with its aggregates for the period codes,
+    and — a second SELECT of the same statement — the open cases overdue now, whenever they were registered
+    (cases_overdue): each part through its own index (registration time; state and deadlines)."""
+    cases = Case.objects.filter(_in_subtree(unit)).exclude(state=State.DRAFT)
+    zero = {code: Value(0) for code in ALL_CODES}
+    parts = []
+    period = _period_aggs(codes)
+    if period:
+        aggs = {code: period.get(code, zero[code]) for code in ALL_CODES}
+        parts.append(
+            cases.filter(_bounds(start, end)).annotate(g=group).values("g").annotate(**aggs).order_by()
+        )
     if "cases_overdue" in codes:
-        overdue = overdue_condition(timezone.now())
-        aggs["cases_overdue"] = Count("id", filter=overdue)
-        rows = in_period | overdue
-    return Case.objects.under(unit).exclude(state=State.DRAFT).filter(rows), aggs
+        # of org_unit_id: the partial index case_open_deadlines holds it and the deadlines (index-only)
+        aggs = {code: Count("org_unit_id") if code == "cases_overdue" else zero[code] for code in ALL_CODES}
+        overdue = cases.filter(overdue_condition(timezone.now()))
+        parts.append(overdue.annotate(g=group).values("g").annotate(**aggs).order_by())
+    return parts
+
+
+def _grouped(unit: OrgUnit, start: dt.date, end: dt.date, codes: list[str], group) -> dict:
+    """{group: {code: count}} from one statement (the parts as ``UNION ALL``), added up here."""
+    parts = _parts(unit, start, end, codes, group)
+    out: dict = {}
+    if not parts:
+        return out
+    query = parts[0].union(*parts[1:], all=True).order_by() if len(parts) > 1 else parts[0]
+    for row in query:
+        acc = out.setdefault(row["g"], dict.fromkeys(codes, 0))
+        for code in codes:
+            acc[code] += row[code] or 0
+    return out
 
 
 def _compute(unit: OrgUnit, start: dt.date, end: dt.date, codes: list[str]) -> dict:
-    qs, aggs = _query(unit, start, end, codes)
-    values = qs.aggregate(**aggs)
-    return {code: suppress(values[code] or 0, unit) for code in codes}
+    values = _grouped(unit, start, end, codes, Value("")).get("", {})
+    return {code: suppress(values.get(code, 0), unit) for code in codes}
 
 
-def _by_child(unit: OrgUnit, start: dt.date, end: dt.date, codes: list[str]) -> dict:
-    qs, aggs = _query(unit, start, end, codes)
-    grouped = {
-        g.pop("branch"): g
-        for g in qs.annotate(branch=Substr("org_unit__path", 1, prefix_length(unit.depth + 1)))
-        .values("branch")
-        .annotate(**aggs)
-        .order_by()
-    }
+def _by_branch(unit: OrgUnit, start: dt.date, end: dt.date, codes: list[str]) -> dict[str, dict]:
+    """{child branch path: {code: count}}: the cases counted per unit first (index-only, no join per case),
+    then those per-unit counts joined to the units and summed per branch, in one statement — about half the
+    time of joining every case of a province year to its unit."""
+    parts = _parts(unit, start, end, codes, F("org_unit_id"))
+    if not parts:
+        return {}
+    inner = parts[0].union(*parts[1:], all=True).order_by() if len(parts) > 1 else parts[0]
+    sql, params = inner.query.sql_with_params()
+    qn = connection.ops.quote_name
+    sums = ", ".join(f"SUM(x.{qn(code)})" for code in codes)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT SUBSTR(u.path, 1, {prefix_length(unit.depth + 1)}), {sums} FROM ({sql}) x "  # noqa: S608
+            f"JOIN {qn(OrgUnit._meta.db_table)} u ON u.id = x.g GROUP BY 1",
+            params,
+        )
+        return {row[0]: dict(zip(codes, (int(v or 0) for v in row[1:]), strict=True)) for row in cursor}
+
+
+def _rows(unit: OrgUnit, start: dt.date, end: dt.date, codes: list[str], grouped: dict) -> dict:
     units = list(children_of(unit).active_during(start, end))
     if unit.path in grouped:
         units.insert(0, unit)
@@ -64,7 +147,37 @@ def _by_child(unit: OrgUnit, start: dt.date, end: dt.date, codes: list[str]) -> 
     }
 
 
-CASES = Source("cases.statistics", _compute, _by_child)
+def _by_child(unit: OrgUnit, start: dt.date, end: dt.date, codes: list[str]) -> dict:
+    return _rows(unit, start, end, codes, _by_branch(unit, start, end, codes))
+
+
+def _table(unit: OrgUnit, start: dt.date, end: dt.date, codes: list[str]) -> tuple[dict, dict]:
+    """Rows and total from one GROUP BY; the total adds up the raw counts of every branch (the cases of
+    ``_compute``) before the small-cell rule."""
+    grouped = _by_branch(unit, start, end, codes)
+    total = {code: suppress(sum(g[code] for g in grouped.values()), unit) for code in codes}
+    return _rows(unit, start, end, codes, grouped), total
+
+
+def _by_month(unit: OrgUnit, start: dt.date, end: dt.date, codes: list[str]) -> dict:
+    """One statement grouped by the month of registration; cases_overdue (now, whatever the period) is the
+    same in every month, as ``_compute`` gives it for each."""
+    grouped = {
+        (month_of(g) if g is not None else None): v
+        for g, v in _grouped(unit, start, end, codes, TruncMonth("created_at")).items()
+    }
+    overdue = sum(v.get("cases_overdue", 0) for v in grouped.values())
+    out = {}
+    for low, _ in months(start, end):
+        values = grouped.get(low.replace(day=1)) or {}
+        out[low.replace(day=1)] = {
+            code: suppress(overdue if code == "cases_overdue" else values.get(code, 0), unit)
+            for code in codes
+        }
+    return out
+
+
+CASES = Source("cases.statistics", _compute, _by_child, table=_table, by_month=_by_month)
 
 register("cases_received", "维权案件受理登记", "件", module="cases", source=CASES, cap=Cap.VIEW_CASES)
 register("cases_closed", "维权案件办结", "件", module="cases", source=CASES, cap=Cap.VIEW_CASES)
@@ -77,4 +190,111 @@ register(
     rollup=LATEST,
     cap=Cap.VIEW_CASES,
     description="当前在办且已超过首次联系或办理期限的案件",
+)
+
+
+# --- repeat contacts and duplicates merged (own block, own Source: the "cases" helper's, not the aggregates) -----
+#
+# cases_repeat: cases registered in the period (not drafts, not merged away as duplicates) whose affected person
+# had an earlier case under the same reporting unit — the same ID number or phone, matched through the keyed
+# blind indexes (``Party.id_index`` / ``phone_index``), never by decrypting. The earlier case must be inside the
+# unit the figure is for, so a figure never says anything about cases outside the viewer's subtree.
+# cases_merged: cases registered in the period that were found to duplicate another and merged into it.
+# Both with the small-cell rule of the others (1 or 2 below county level shows "<3").
+# During a key rotation an index under the old key does not match one under the new key: repeat counts may dip
+# until ``fulian rotate_data_key`` has re-indexed every party.
+
+REPEAT_CODES = ("cases_repeat", "cases_merged")
+
+
+def _repeat_condition(unit: OrgUnit):
+    from django.db.models import Exists, OuterRef
+
+    from fulian.orgs.paths import subtree_range
+
+    from .models import Party, PartyRole
+
+    low, high = subtree_range(unit.path)
+    same_person = Q(id_index__isnull=False, id_index=OuterRef("id_index")) | Q(
+        phone_index__isnull=False, phone_index=OuterRef("phone_index")
+    )
+    earlier = Party.objects.filter(
+        same_person,
+        role=PartyRole.AFFECTED,
+        case__created_at__lt=OuterRef("case__created_at"),
+        case__org_unit__path__gte=low,
+        case__org_unit__path__lt=high,
+    ).exclude(case__state=State.DRAFT)
+    affected = Party.objects.filter(case=OuterRef("pk"), role=PartyRole.AFFECTED).filter(Exists(earlier))
+    return Exists(affected)
+
+
+def _repeat_grouped(unit: OrgUnit, start: dt.date, end: dt.date, codes: list[str], group) -> dict:
+    """{group: {code: raw count}} in one statement over the period's cases of the subtree."""
+    aggs = {}
+    if "cases_repeat" in codes:
+        aggs["cases_repeat"] = Count("id", filter=Q(_repeat=True, merged_into__isnull=True))
+    if "cases_merged" in codes:
+        aggs["cases_merged"] = Count("id", filter=Q(merged_into__isnull=False))
+    if not aggs:
+        return {}
+    qs = Case.objects.under(unit).exclude(state=State.DRAFT).filter(_bounds(start, end))
+    if "cases_repeat" in codes:
+        qs = qs.annotate(_repeat=_repeat_condition(unit))
+    rows = qs.annotate(g=group).values("g").annotate(**aggs).order_by()
+    return {row["g"]: {code: row.get(code) or 0 for code in codes} for row in rows}
+
+
+def _repeat_compute(unit: OrgUnit, start: dt.date, end: dt.date, codes: list[str]) -> dict:
+    values = _repeat_grouped(unit, start, end, codes, Value("")).get("", {})
+    return {code: suppress(values.get(code, 0), unit) for code in codes}
+
+
+def _repeat_table(unit: OrgUnit, start: dt.date, end: dt.date, codes: list[str]) -> tuple[dict, dict]:
+    """Per child unit (earlier cases looked for in the whole reporting unit, as for the total) and the total."""
+    grouped = _repeat_grouped(
+        unit, start, end, codes, Substr("org_unit__path", 1, prefix_length(unit.depth + 1))
+    )
+    total = {code: suppress(sum(g.get(code, 0) for g in grouped.values()), unit) for code in codes}
+    return _rows(unit, start, end, codes, grouped), total
+
+
+def _repeat_by_child(unit: OrgUnit, start: dt.date, end: dt.date, codes: list[str]) -> dict:
+    return _repeat_table(unit, start, end, codes)[0]
+
+
+def _repeat_by_month(unit: OrgUnit, start: dt.date, end: dt.date, codes: list[str]) -> dict:
+    grouped = {
+        (month_of(g) if g is not None else None): v
+        for g, v in _repeat_grouped(unit, start, end, codes, TruncMonth("created_at")).items()
+    }
+    return {
+        low.replace(day=1): {
+            code: suppress((grouped.get(low.replace(day=1)) or {}).get(code, 0), unit) for code in codes
+        }
+        for low, _ in months(start, end)
+    }
+
+
+REPEATS = Source(
+    "cases.repeats", _repeat_compute, _repeat_by_child, table=_repeat_table, by_month=_repeat_by_month
+)
+
+register(
+    "cases_repeat",
+    "重复来访(再次求助)案件",
+    "件",
+    module="cases",
+    source=REPEATS,
+    cap=Cap.VIEW_CASES,
+    description="本期登记的案件中,当事人此前在本单位(含下级)已有案件的(按身份证号或电话的密钥哈希比对)",
+)
+register(
+    "cases_merged",
+    "合并的重复登记",
+    "件",
+    module="cases",
+    source=REPEATS,
+    cap=Cap.VIEW_CASES,
+    description="本期登记的案件中,经核实与另一案件为同一事项、已合并归档的",
 )

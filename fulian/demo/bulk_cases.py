@@ -11,7 +11,7 @@ the sequence without a gap (``fulian/demo/tests/test_bulk_cases.py``).
 
 Rows are generated month by month in time order (ids assigned here, so parties and the intake timeline entry
 are written in the same pass) and written with COPY on PostgreSQL (psycopg's ``cursor.copy``) or
-``executemany`` in batches on SQLite (``bulk_ledger._copy``); then the id sequences are reset and the tables
+``executemany`` in batches on SQLite (``bulk.copy_rows``); then the id sequences are reset and the tables
 ``ANALYZE``d; one audit event records the load. Deterministic for a given seed, factor and period.
 
 The period ends on ``END_DAY`` (fixed, so the data set is deterministic, and late enough that the last weeks'
@@ -53,8 +53,7 @@ from fulian.lib.sensitive import get_keyring
 from fulian.orgs.models import Kind, OrgUnit
 
 from . import names
-from .bulk import CITY_DIVISION, CITY_ROOT_CODE
-from .bulk_ledger import _copy
+from .bulk import CITY_DIVISION, CITY_ROOT_CODE, copy_rows
 
 END_DAY = dt.date(2026, 10, 31)
 YEARS = 3
@@ -254,14 +253,21 @@ def _age_group(age: int) -> str:
     return "child" if age < 18 else "young" if age <= 35 else "middle" if age < 60 else "senior"
 
 
-@transaction.atomic
 def build_city_cases(seed: int = 1, factor: float = 1.0, years: int = YEARS, end: dt.date = END_DAY) -> dict:
     """Fill the benchmark city with ``years`` of cases up to ``end`` (``factor`` scales the rates)."""
+    return build_cases(CITY_ROOT_CODE, seed=seed, factor=factor, years=years, end=end)
+
+
+@transaction.atomic
+def build_cases(
+    root_code: str, seed: int = 1, factor: float = 1.0, years: int = YEARS, end: dt.date = END_DAY
+) -> dict:
+    """Fill the bulk-built tree whose root has ``root_code`` with ``years`` of cases up to ``end``."""
     _check_columns()
     started = time.perf_counter()
-    city = OrgUnit.objects.get(code=CITY_ROOT_CODE)
+    city = OrgUnit.objects.get(code=root_code)
     if Case.objects.under(city).exists():
-        raise CasesAlreadyBuilt("示范市的维权案件已存在,未重复生成。")
+        raise CasesAlreadyBuilt(f"{city.name}的维权案件已存在,未重复生成。")
     rng = random.Random(seed)
     rand = rng.random
     tz = timezone.get_current_timezone()
@@ -283,7 +289,7 @@ def build_city_cases(seed: int = 1, factor: float = 1.0, years: int = YEARS, end
     recorders: list[tuple[dict, str]] = []
     for u in units:
         kind = u["kind"]
-        if kind == Kind.CITY:
+        if kind in (Kind.CITY, Kind.PROVINCE):
             profile = "city"
         elif kind == Kind.COUNTY:
             profile = "county"
@@ -299,7 +305,7 @@ def build_city_cases(seed: int = 1, factor: float = 1.0, years: int = YEARS, end
 
     def county_of_unit(pk: int) -> int:  # the county (or the city itself): the pool of repeat callers
         u = by_pk[pk]
-        while u["kind"] not in (Kind.COUNTY, Kind.CITY):
+        while u["kind"] not in (Kind.COUNTY, Kind.CITY, Kind.PROVINCE):
             u = by_pk[u["parent_id"]]
         return u["pk"]
 
@@ -635,8 +641,8 @@ def build_city_cases(seed: int = 1, factor: float = 1.0, years: int = YEARS, end
     written = {"parties": 0, "entries": 0}
 
     def flush():
-        written["parties"] += _copy(party_table, PARTY_COLUMNS, iter(parties))
-        written["entries"] += _copy(entry_table, ENTRY_COLUMNS, iter(entries))
+        written["parties"] += copy_rows(party_table, PARTY_COLUMNS, iter(parties))
+        written["entries"] += copy_rows(entry_table, ENTRY_COLUMNS, iter(entries))
         parties.clear()
         entries.clear()
 
@@ -648,10 +654,10 @@ def build_city_cases(seed: int = 1, factor: float = 1.0, years: int = YEARS, end
     for row in case_rows():
         batch.append(row)
         if len(batch) >= 20000:
-            cases_written += _copy(case_table, CASE_COLUMNS, iter(batch))
+            cases_written += copy_rows(case_table, CASE_COLUMNS, iter(batch))
             batch.clear()
     if batch:
-        cases_written += _copy(case_table, CASE_COLUMNS, iter(batch))
+        cases_written += copy_rows(case_table, CASE_COLUMNS, iter(batch))
     flush()
     CaseCounter.objects.bulk_create(
         [
@@ -686,5 +692,6 @@ def build_city_cases(seed: int = 1, factor: float = 1.0, years: int = YEARS, end
         **{k: v for k, v in sorted(stats.items()) if k != "cases"},
         "seconds": round(time.perf_counter() - started, 2),
     }
-    record(None, "demo.city.cases_bulk_build", obj=city, where=Where.of(city), detail=figures)
+    action = "demo.city.cases_bulk_build" if root_code == CITY_ROOT_CODE else "demo.tree.cases_bulk_build"
+    record(None, action, obj=city, where=Where.of(city), detail=figures)
     return figures

@@ -24,10 +24,10 @@ from django.utils import timezone
 
 from fulian.audit.actions import Where, record
 from fulian.ledger import totals
-from fulian.ledger.models import BrandTag, LedgerMonthTotal, LedgerRecord, RecordKind
+from fulian.ledger.models import BrandTag, LedgerBranchMonth, LedgerMonthTotal, LedgerRecord, RecordKind
 from fulian.orgs.models import Kind, OrgUnit
 
-from .bulk import CITY_ROOT_CODE
+from .bulk import CITY_ROOT_CODE, copy_rows
 from .county import REFERENCE_DAY
 from .ledger import ACTIVITIES, FUND_SOURCES, TRAININGS, WORKPOINT_PRODUCTS
 
@@ -132,7 +132,7 @@ def _profile(unit: OrgUnit) -> str | None:
         return "village" if unit.established else None
     if unit.kind in TOWN_KINDS:
         return "town"
-    if unit.kind in (Kind.COUNTY, Kind.CITY):
+    if unit.kind in (Kind.COUNTY, Kind.CITY, Kind.PROVINCE):
         return "county"
     return "committee" if unit.established else None
 
@@ -244,38 +244,19 @@ def _rows(
                 next_id += 1
 
 
-def _copy(table: str, columns: tuple[str, ...], rows) -> int:
-    """COPY on PostgreSQL, executemany in batches elsewhere; returns the number of rows."""
-    quoted = ", ".join(connection.ops.quote_name(c) for c in columns)
-    count = 0
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            with cursor.cursor.copy(f"COPY {table} ({quoted}) FROM STDIN") as copy:  # noqa: S608
-                for row in rows:
-                    copy.write_row(row)
-                    count += 1
-            return count
-        sql = f"INSERT INTO {table} ({quoted}) VALUES ({', '.join(['%s'] * len(columns))})"  # noqa: S608
-        batch: list[tuple] = []
-        for row in rows:
-            batch.append(row)
-            if len(batch) >= 5000:
-                cursor.executemany(sql, batch)
-                count += len(batch)
-                batch = []
-        if batch:
-            cursor.executemany(sql, batch)
-            count += len(batch)
-    return count
+def build_city_ledger(seed: int = 1, factor: float = 1.0, years: int = YEARS) -> dict:
+    """Fill the benchmark city with ``years`` of ledger records (``factor`` scales the rates)."""
+    return build_ledger(CITY_ROOT_CODE, seed=seed, factor=factor, years=years)
 
 
 @transaction.atomic
-def build_city_ledger(seed: int = 1, factor: float = 1.0, years: int = YEARS) -> dict:
-    """Fill the benchmark city with ``years`` of ledger records (``factor`` scales the rates)."""
+def build_ledger(root_code: str, seed: int = 1, factor: float = 1.0, years: int = YEARS) -> dict:
+    """Fill the bulk-built tree whose root has ``root_code`` with ``years`` of ledger records (``factor``
+    scales the rates). The figures say how long the records and the monthly totals took."""
     started = time.perf_counter()
-    city = OrgUnit.objects.get(code=CITY_ROOT_CODE)
+    city = OrgUnit.objects.get(code=root_code)
     if LedgerRecord.objects.under(city).exists():
-        raise LedgerAlreadyBuilt("示范市的工作台账已存在,未重复生成。")
+        raise LedgerAlreadyBuilt(f"{city.name}的工作台账已存在,未重复生成。")
     rng = random.Random(seed)
     units = [
         (pk, profile)
@@ -290,9 +271,9 @@ def build_city_ledger(seed: int = 1, factor: float = 1.0, years: int = YEARS) ->
     links: list[tuple[int, int]] = []
     now = connection.ops.adapt_datetimefield_value(timezone.now())
     table = connection.ops.quote_name(LedgerRecord._meta.db_table)
-    records = _copy(table, COLUMNS, _rows(rng, units, start, end, first_id, factor, tag_ids, links, now))
+    records = copy_rows(table, COLUMNS, _rows(rng, units, start, end, first_id, factor, tag_ids, links, now))
     through = LedgerRecord.tags.through
-    _copy(
+    copy_rows(
         connection.ops.quote_name(through._meta.db_table),
         ("ledgerrecord_id", "brandtag_id"),
         iter(links),
@@ -307,9 +288,10 @@ def build_city_ledger(seed: int = 1, factor: float = 1.0, years: int = YEARS) ->
             cursor.execute(f"ANALYZE {LedgerRecord._meta.db_table}, {through._meta.db_table}")
     totals_started = time.perf_counter()
     month_rows = totals.rebuild_units(city, include_subtree=True)  # the bypassed actions' monthly upserts
+    branch_rows = totals.rebuild_branches(from_records=False)  # and the ancestors' rows
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            cursor.execute(f"ANALYZE {LedgerMonthTotal._meta.db_table}")
+            cursor.execute(f"ANALYZE {LedgerMonthTotal._meta.db_table}, {LedgerBranchMonth._meta.db_table}")
     totals_seconds = round(time.perf_counter() - totals_started, 2)
     figures = {
         "backend": connection.vendor,
@@ -321,8 +303,11 @@ def build_city_ledger(seed: int = 1, factor: float = 1.0, years: int = YEARS) ->
         "records": records,
         "tag_links": len(links),
         "month_total_rows": month_rows,
+        "branch_month_rows": branch_rows,
         "month_totals_seconds": totals_seconds,
         "seconds": round(time.perf_counter() - started, 2),
     }
-    record(None, "demo.city.ledger_bulk_build", obj=city, where=Where.of(city), detail=figures)
+    figures["records_seconds"] = round(totals_started - started, 2)
+    action = "demo.city.ledger_bulk_build" if root_code == CITY_ROOT_CODE else "demo.tree.ledger_bulk_build"
+    record(None, action, obj=city, where=Where.of(city), detail=figures)
     return figures

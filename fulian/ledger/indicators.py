@@ -1,5 +1,9 @@
 """The ledger's figures for the statistics service (fulian.reports): every roll-up indicator of ``INDICATORS``,
-computed by ``totals`` and ``rollup`` (live: monthly totals + the edge days from the records)."""
+live: whole months from the maintained tables — the unit's and its children's own monthly rows
+(``LedgerMonthTotal``) and the children's rows of everything below them (``LedgerBranchMonth``), so a province
+reads ~children × months rows — and the partial months at a period's edges from the records
+(``totals.branch_sums``). While a unit has moved since the branch rows were built they are not read: ``totals``
+and ``rollup`` over the monthly rows give the same figures (slower at the top of a large tree)."""
 
 from __future__ import annotations
 
@@ -7,9 +11,11 @@ import datetime as dt
 
 from fulian.accounts.roles import Cap
 from fulian.orgs.models import OrgUnit
-from fulian.reports.registry import SUM, Source, register
+from fulian.orgs.queries import children_of
+from fulian.reports.registry import SUM, Source, months, register
 
-from .queries import INDICATORS, rollup, totals
+from .queries import INDICATORS, _zero, rollup, totals
+from .totals import branch_sums, branches_fresh, monthly
 
 # the measure word of each figure (the labels and aggregates themselves come from INDICATORS)
 MEASURE = {
@@ -26,15 +32,52 @@ MEASURE = {
 
 
 def _compute(unit: OrgUnit, start: dt.date, end: dt.date, codes: list[str]) -> dict:
-    return totals(unit, start, end, codes)
+    if not branches_fresh():  # a unit moved since the branch rows were built: the monthly rows only
+        return totals(unit, start, end, codes)
+    _, values = branch_sums(unit, start, end, codes, by=None).get("", (0, {}))
+    return {code: values.get(code) or _zero(code) for code in codes}
 
 
-def _by_child(unit: OrgUnit, start: dt.date, end: dt.date, codes: list[str]) -> dict:
+def _table(unit: OrgUnit, start: dt.date, end: dt.date, codes: list[str]) -> tuple[dict, dict]:
+    """One row per child unit active in the period (+ the unit's own records when it has any, as ``rollup``
+    shows them) and the total of the whole subtree (``_compute``'s), from one statement."""
+    if not branches_fresh():
+        return _by_child_rollup(unit, start, end, codes), totals(unit, start, end, codes)
+    grouped = branch_sums(unit, start, end, codes, by="child")
+    units = [(c.pk, c.path) for c in children_of(unit).active_during(start, end)]
+    if grouped.get(unit.path, (0, {}))[0]:
+        units.insert(0, (unit.pk, unit.path))
+    rows = {
+        code: {pk: (grouped.get(path) or (0, {}))[1].get(code, _zero(code)) for pk, path in units}
+        for code in codes
+    }
+    total = {code: sum((v[1][code] for v in grouped.values()), _zero(code)) for code in codes}
+    return rows, total
+
+
+def _by_child_rollup(unit: OrgUnit, start: dt.date, end: dt.date, codes: list[str]) -> dict:
     rows, _ = rollup(unit, start, end, keys=codes)
     return {code: {r.unit.pk: r.values[code] for r in rows} for code in codes}
 
 
-LEDGER = Source("ledger.rollup", _compute, _by_child)
+def _by_child(unit: OrgUnit, start: dt.date, end: dt.date, codes: list[str]) -> dict:
+    if not branches_fresh():
+        return _by_child_rollup(unit, start, end, codes)
+    return _table(unit, start, end, codes)[0]
+
+
+def _by_month(unit: OrgUnit, start: dt.date, end: dt.date, codes: list[str]) -> dict:
+    if not branches_fresh():
+        return monthly(unit, start, end, codes)
+    grouped = branch_sums(unit, start, end, codes, by="month")
+    out = {}
+    for low, _ in months(start, end):
+        values = (grouped.get(low.replace(day=1)) or (0, {}))[1]
+        out[low.replace(day=1)] = {code: values.get(code) or _zero(code) for code in codes}
+    return out
+
+
+LEDGER = Source("ledger.rollup", _compute, _by_child, table=_table, by_month=_by_month)
 
 for _key, _label, _, _ in INDICATORS:
     register(

@@ -307,3 +307,61 @@ class LedgerMonthTotal(models.Model):
 
     def __str__(self) -> str:
         return f"{self.org_unit_id} {self.month:%Y-%m}"
+
+
+class LedgerBranchMonth(models.Model):
+    """The roll-up indicators of all the records *below* one unit (its strict descendants, not its own) in one
+    month: the sum of ``LedgerMonthTotal`` over the unit's subtree without the unit. Kept for every unit below
+    the root (depth ≥ 2; the root has no row, so no single row is written by every record of the tree) by the
+    same additive upsert as ``LedgerMonthTotal``, in the same transaction as every record write
+    (``fulian.ledger.totals``). With it a subtree's figures are own(unit) + Σ over its children of (own + below):
+    a province's year is ~14 × 12 rows instead of ~300,000 unit-months.
+
+    Keyed by the ancestor: moving a unit (``orgs.actions.move_unit``) leaves the rows of its old and new
+    ancestors wrong until ``fulian ledger_rebuild_totals`` recomputes them. ``LedgerBranchState`` remembers how
+    many moves the table was built after; while a later move exists the readers ignore the table (and stay
+    exact, reading ``LedgerMonthTotal`` as before)."""
+
+    org_unit = models.ForeignKey(OrgUnit, on_delete=models.CASCADE, related_name="+")
+    month = models.DateField("月份")  # first day of the month
+    records = models.IntegerField("记录数", default=0)
+    training_sessions = models.IntegerField(default=0)
+    training_people = models.IntegerField(default=0)
+    training_person_times = models.IntegerField(default=0)
+    training_recommended = models.IntegerField(default=0)
+    training_employed = models.IntegerField(default=0)
+    activity_count = models.IntegerField(default=0)
+    activity_people = models.IntegerField(default=0)
+    activity_beneficiaries = models.IntegerField(default=0)
+    fair_count = models.IntegerField(default=0)
+    fair_employers = models.IntegerField(default=0)
+    fair_jobs = models.IntegerField(default=0)
+    fair_seekers = models.IntegerField(default=0)
+    fair_agreements = models.IntegerField(default=0)
+    workpoint_count = models.IntegerField(default=0)
+    workpoint_workers = models.IntegerField(default=0)
+    service_count = models.IntegerField(default=0)
+    service_beneficiaries = models.IntegerField(default=0)
+    service_amount = models.DecimalField(max_digits=16, decimal_places=2, default=0)
+
+    class Meta:
+        verbose_name = "台账下级月度合计"
+        verbose_name_plural = "台账下级月度合计"
+        constraints = [
+            models.UniqueConstraint(fields=["org_unit", "month"], name="ledger_branch_month_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.org_unit_id} {self.month:%Y-%m} (下级)"
+
+
+class LedgerBranchState(models.Model):
+    """One row (id 1): how many unit moves (audit events ``orgs.unit.move``) had happened when
+    ``LedgerBranchMonth`` was last rebuilt. More moves since then: the table is stale and not read."""
+
+    moves = models.IntegerField(default=0)
+    rebuilt_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "台账下级合计状态"
+        verbose_name_plural = "台账下级合计状态"

@@ -13,6 +13,13 @@ order, so two writers never wait on each other's rows crosswise; and the actions
 audit event (whose chain-head row lock is held until commit), never after it, for the same reason. Rows that
 fall back to all zero are kept: deleting them would race with a concurrent increment and gains nothing (a
 rebuild drops them).
+
+One level coarser, ``LedgerBranchMonth`` holds per unit below the root and month the figures of everything
+strictly below it; ``Deltas.apply`` adds each delta to every such ancestor with one more statement (a recursive
+walk up ``parent_id``, rows in (ancestor, month) order, after the unit's own rows), so a province's year is read
+from ~children × months rows (``branch_sums``). A unit move leaves those rows wrong until
+``rebuild_branches``: ``branches_fresh`` compares the number of ``orgs.unit.move`` audit events with the number
+the table was built after, and the readers fall back to the monthly rows while they differ.
 """
 
 from __future__ import annotations
@@ -23,13 +30,15 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.db import connection, transaction
-from django.db.models import Count, F, QuerySet, Subquery, Sum
-from django.db.models.functions import TruncMonth
+from django.db.models import Count, F, Q, QuerySet, Subquery, Sum, Value
+from django.db.models.functions import Substr, TruncMonth
+from django.utils import timezone
 
 from fulian.orgs.models import OrgUnit
+from fulian.orgs.paths import prefix_length
 
 from . import periods
-from .models import LedgerMonthTotal, LedgerRecord
+from .models import LedgerBranchMonth, LedgerBranchState, LedgerMonthTotal, LedgerRecord
 from .queries import INDICATORS, aggregates
 
 Delta = dict[str, int | Decimal]
@@ -59,6 +68,9 @@ COLUMNS = ["records", *KEYS]  # the table's figures: how many records, then one 
 CONTRIBUTION_FIELDS = ["org_unit_id", "date", "kind", *sorted({f for _, _, f in SOURCES if f})]
 
 TABLE = LedgerMonthTotal._meta.db_table
+BRANCH_TABLE = LedgerBranchMonth._meta.db_table
+UNIT_TABLE = OrgUnit._meta.db_table
+MOVE_ACTION = "orgs.unit.move"  # the audit events after which LedgerBranchMonth must be rebuilt
 
 
 def contribution(values: Mapping) -> Delta:
@@ -92,10 +104,14 @@ class Deltas:
         return self
 
     def apply(self) -> int:
-        """Write the changes with the additive upsert; returns the number of (unit, month) rows touched."""
+        """Write the changes with the additive upsert: the units' own rows (LedgerMonthTotal), then their
+        ancestors' rows (LedgerBranchMonth, one more statement per batch); returns the number of
+        (unit, month) rows of the units touched."""
         rows = [(k, d) for k, d in sorted(self.rows.items()) if any(d.values())]
         for start in range(0, len(rows), UPSERT_BATCH):
             _upsert(rows[start : start + UPSERT_BATCH])
+        for start in range(0, len(rows), UPSERT_BATCH):
+            _upsert_branches(rows[start : start + UPSERT_BATCH])
         return len(rows)
 
 
@@ -117,6 +133,47 @@ def _upsert(rows: list[tuple[Key, Delta]]) -> None:
     sql = (
         f"INSERT INTO {qn(TABLE)} ({', '.join(qn(c) for c in columns)}) "  # noqa: S608 (names are ours)
         f"VALUES {', '.join([placeholders] * len(rows))} "
+        f"ON CONFLICT ({qn('org_unit_id')}, {qn('month')}) DO UPDATE SET {updates}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+
+
+def _upsert_branches(rows: list[tuple[Key, Delta]]) -> None:
+    """Add each (unit, month) delta to the LedgerBranchMonth rows of every ancestor of the unit below the root,
+    in one statement: the ancestors by a recursive walk up ``parent_id`` (primary-key lookups, any depth), the
+    deltas summed per (ancestor, month) and written in (ancestor, month) order — the order every writer takes
+    these rows in, after its own LedgerMonthTotal rows, so two writers never wait on each other crosswise."""
+    qn = connection.ops.quote_name
+    ops = connection.ops
+    names = ["unit", "month", *COLUMNS]
+    date_cast = "CAST(%s AS date)" if connection.vendor == "postgresql" else "%s"
+    numeric = "CAST(%s AS numeric)" if connection.vendor == "postgresql" else "%s"
+    row_sql = (
+        "("
+        + ", ".join(["%s", date_cast, *[numeric if k == "service_amount" else "%s" for k in COLUMNS]])
+        + ")"
+    )
+    params: list = []
+    for (unit_id, month), delta in rows:
+        params += [unit_id, ops.adapt_datefield_value(month)]
+        for key in COLUMNS:
+            value = delta.get(key, 0)
+            params.append(ops.adapt_decimalfield_value(value) if isinstance(value, Decimal) else value)
+    updates = ", ".join(f"{qn(k)} = {qn(BRANCH_TABLE)}.{qn(k)} + excluded.{qn(k)}" for k in COLUMNS)
+    sums = ", ".join(f"SUM(d.{qn(k)})" for k in COLUMNS)
+    columns = ", ".join(qn(c) for c in ["org_unit_id", "month", *COLUMNS])
+    sql = (
+        f"WITH RECURSIVE d({', '.join(qn(n) for n in names)}) AS (VALUES {', '.join([row_sql] * len(rows))}), "  # noqa: S608
+        f"anc(unit, id) AS ("
+        f"SELECT o.id, o.parent_id FROM {qn(UNIT_TABLE)} o WHERE o.id IN (SELECT unit FROM d) "
+        f"AND o.parent_id IS NOT NULL "
+        f"UNION ALL SELECT anc.unit, o.parent_id FROM anc JOIN {qn(UNIT_TABLE)} o ON o.id = anc.id "
+        f"WHERE o.parent_id IS NOT NULL) "
+        f"INSERT INTO {qn(BRANCH_TABLE)} ({columns}) "
+        f"SELECT a.id, d.month, {sums} FROM d JOIN anc ON anc.unit = d.unit "
+        f"JOIN {qn(UNIT_TABLE)} a ON a.id = anc.id WHERE a.parent_id IS NOT NULL "
+        f"GROUP BY a.id, d.month ORDER BY a.id, d.month "
         f"ON CONFLICT ({qn('org_unit_id')}, {qn('month')}) DO UPDATE SET {updates}"
     )
     with connection.cursor() as cursor:
@@ -168,16 +225,86 @@ def rebuild_units(unit: OrgUnit, *, include_subtree: bool) -> int:
 
 
 def rebuild(unit: OrgUnit) -> dict:
-    """Recompute ``unit``'s subtree: the unit's own rows, then one transaction per child branch."""
+    """Recompute ``unit``'s subtree: the unit's own rows, then one transaction per child branch; then the
+    whole LedgerBranchMonth table from the monthly rows (``rebuild_branches``)."""
     rows = rebuild_units(unit, include_subtree=False)
     branches = 1
     for child in OrgUnit.objects.filter(parent=unit).order_by("path"):
         rows += rebuild_units(child, include_subtree=True)
         branches += 1
+    branch_rows = rebuild_branches()
     if connection.vendor == "postgresql" and not connection.in_atomic_block:
         with connection.cursor() as cursor:  # the planner's row estimates, after rewriting the whole table
-            cursor.execute(f"ANALYZE {connection.ops.quote_name(TABLE)}")
-    return {"rows": rows, "branches": branches}
+            cursor.execute(
+                f"ANALYZE {connection.ops.quote_name(TABLE)}, {connection.ops.quote_name(BRANCH_TABLE)}"
+            )
+    return {"rows": rows, "branches": branches, "branch_rows": branch_rows}
+
+
+def _moves() -> int:
+    from fulian.audit.models import AuditEvent
+
+    return AuditEvent.objects.filter(action=MOVE_ACTION).count()
+
+
+def rebuild_branches(*, from_records: bool = True) -> int:
+    """Recompute LedgerBranchMonth level by level from the deepest units up (each level's rows: its units' own
+    figures plus their own below-rows, summed per parent), in one transaction that holds off the actions'
+    upserts on PostgreSQL; records the number of unit moves it was built after. The units' own figures come
+    from the records (aggregated once into a temporary table), or with ``from_records=False`` from
+    LedgerMonthTotal (the bulk generator, right after rebuilding that table from the records)."""
+    qn = connection.ops.quote_name
+    columns = ", ".join(qn(c) for c in ["org_unit_id", "month", *COLUMNS])
+    sums = ", ".join(f"SUM(x.{qn(k)})" for k in COLUMNS)
+    own = qn(TABLE)
+    written = 0
+    with transaction.atomic(), connection.cursor() as cursor:
+        if connection.vendor == "postgresql":  # the writers' order: the monthly rows, then the branch rows
+            cursor.execute(f"LOCK TABLE {qn(TABLE)} IN SHARE ROW EXCLUSIVE MODE")
+            cursor.execute(f"LOCK TABLE {qn(BRANCH_TABLE)} IN SHARE ROW EXCLUSIVE MODE")
+        moves = _moves()
+        LedgerBranchMonth.objects.all().delete()
+        if from_records:
+            own = "fulian_ledger_own_months"
+            select, params = computed(
+                Subquery(OrgUnit.objects.order_by().values("pk"))
+            ).query.sql_with_params()
+            cursor.execute(f"DROP TABLE IF EXISTS {own}")
+            cursor.execute(f"CREATE TEMPORARY TABLE {own} AS {select}", params)  # noqa: S608
+        deepest = OrgUnit.objects.order_by("-depth").values_list("depth", flat=True).first() or 0
+        for depth in range(deepest, 1, -1):  # units at ``depth`` add up into their parents (depth - 1)
+            cursor.execute(
+                f"INSERT INTO {qn(BRANCH_TABLE)} ({columns}) "  # noqa: S608 (names are ours)
+                f"SELECT c.parent_id, x.month, {sums} FROM ("
+                f"SELECT {columns} FROM {own} UNION ALL SELECT {columns} FROM {qn(BRANCH_TABLE)}"
+                f") x JOIN {qn(UNIT_TABLE)} c ON c.id = x.org_unit_id "
+                f"JOIN {qn(UNIT_TABLE)} p ON p.id = c.parent_id "
+                f"WHERE c.depth = %s AND p.parent_id IS NOT NULL GROUP BY c.parent_id, x.month",
+                [depth],
+            )
+            written += max(cursor.rowcount, 0)
+        if from_records:
+            cursor.execute(f"DROP TABLE {own}")
+        LedgerBranchState.objects.update_or_create(
+            pk=1, defaults={"moves": moves, "rebuilt_at": timezone.now()}
+        )
+    return written
+
+
+def branches_fresh() -> bool:
+    """Whether LedgerBranchMonth may be read: built (its state row exists) and no unit moved since (one
+    query)."""
+    from fulian.audit.models import AuditEvent
+
+    qn = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT s.moves, (SELECT COUNT(*) FROM {qn(AuditEvent._meta.db_table)} WHERE action = %s) "  # noqa: S608
+            f"FROM {qn(LedgerBranchState._meta.db_table)} s WHERE s.id = 1",
+            [MOVE_ACTION],
+        )
+        row = cursor.fetchone()
+    return row is not None and row[0] == row[1]
 
 
 @dataclass(frozen=True)
@@ -195,7 +322,9 @@ def _zero_row() -> Delta:
 
 
 def differences(unit: OrgUnit, limit: int | None = None) -> list[Difference]:
-    """Where the table and the records disagree in ``unit``'s subtree (an all-zero row equals no row). Both
+    """Where the tables and the records disagree in ``unit``'s subtree (an all-zero row equals no row): the
+    units' own monthly rows, and (unless a unit moved since they were built, when they are not read) the
+    below-rows of the subtree's units, column names prefixed ``below.``. All
     reads see one snapshot (REPEATABLE READ on PostgreSQL), so writes going on meanwhile cause no false
     alarm."""
     outermost = not connection.in_atomic_block  # else the caller's transaction decides
@@ -211,12 +340,35 @@ def differences(unit: OrgUnit, limit: int | None = None) -> list[Difference]:
                 "org_unit_id", "month", *COLUMNS
             )
         }
+        fresh = branches_fresh()
+        if fresh:  # the branch rows of the subtree's units below the root, from the same snapshot
+            parents = dict(OrgUnit.objects.under(unit).values_list("pk", "parent_id"))
+            stored_below = {
+                (r.pop("org_unit_id"), r.pop("month")): r
+                for r in LedgerBranchMonth.objects.filter(org_unit_id__in=ids).values(
+                    "org_unit_id", "month", *COLUMNS
+                )
+            }
     out: list[tuple[Key, str, object, object]] = []
     for key in sorted(set(expected) | set(stored)):
         want, have = expected.get(key) or _zero_row(), stored.get(key) or _zero_row()
         for name in COLUMNS:
             if (want[name] or 0) != (have[name] or 0):
                 out.append((key, name, have[name], want[name]))
+    if fresh:  # expected below-rows: every unit's records added into its ancestors within the subtree
+        expected_below: dict[Key, dict] = {}
+        for (uid, month), row in expected.items():
+            ancestor = parents.get(uid)
+            while ancestor is not None and ancestor in parents and parents[ancestor] is not None:
+                acc = expected_below.setdefault((ancestor, month), _zero_row())
+                for name in COLUMNS:
+                    acc[name] += row[name] or 0
+                ancestor = parents[ancestor]
+        for key in sorted(set(expected_below) | set(stored_below)):
+            want, have = expected_below.get(key) or _zero_row(), stored_below.get(key) or _zero_row()
+            for name in COLUMNS:
+                if (want[name] or 0) != (have[name] or 0):
+                    out.append((key, f"below.{name}", have[name], want[name]))
     units = dict(OrgUnit.objects.filter(pk__in={k[0] for k, _, _, _ in out}).values_list("pk", "code"))
     names = dict(OrgUnit.objects.filter(pk__in=units).values_list("pk", "name"))
     diffs = [
@@ -231,3 +383,113 @@ def deltas_for(records: Iterable[Mapping], sign: int = 1) -> Deltas:
     for values in records:
         deltas.add(values, sign)
     return deltas
+
+
+# --- reads by month ----------------------------------------------------------------------------------------
+
+
+def monthly(unit: OrgUnit, start: dt.date, end: dt.date, keys: list[str]) -> dict[dt.date, dict]:
+    """{first day of the month: {key: value}} for every calendar month of [start, end] over ``unit``'s subtree,
+    each equal to ``queries.totals`` over that month (clipped to the period): the whole months from this
+    table, the partial first/last month from the records, in one statement grouped by month (``UNION ALL``)
+    instead of one per month."""
+    from .queries import _in_subtree, _split, _zero  # the roll-up's own period split and subtree filter
+
+    keys = [k for k in KEYS if k in keys]  # one column order for both halves of the UNION
+    split = _split(start, end)
+    parts = []
+    if split.days:
+        in_days = Q()
+        for low, high in split.days:
+            in_days |= Q(date__gte=low, date__lte=high)
+        records = LedgerRecord.objects.filter(_in_subtree(unit)).filter(in_days)
+        parts.append(
+            records.annotate(first=TruncMonth("date")).values("first").annotate(**aggregates(keys)).order_by()
+        )
+    if split.months:
+        rows = LedgerMonthTotal.objects.filter(_in_subtree(unit), month__range=split.months)
+        parts.append(
+            rows.annotate(first=F("month")).values("first").annotate(**{k: Sum(k) for k in keys}).order_by()
+        )
+    out: dict[dt.date, dict] = {
+        low.replace(day=1): {k: _zero(k) for k in keys} for low, _ in _months_of(start, end)
+    }
+    if parts:
+        query = parts[0].union(*parts[1:], all=True).order_by() if len(parts) > 1 else parts[0]
+        for row in query:
+            first = row["first"]
+            first = (first.date() if isinstance(first, dt.datetime) else first).replace(day=1)
+            for k in keys:
+                out[first][k] += row[k] or 0
+    return out
+
+
+def _months_of(start: dt.date, end: dt.date) -> list[tuple[dt.date, dt.date]]:
+    out = []
+    first = start
+    while first <= end:
+        nxt = periods.month_end(first) + dt.timedelta(days=1)
+        out.append((first, min(end, nxt - dt.timedelta(days=1))))
+        first = nxt
+    return out
+
+
+def branch_sums(unit: OrgUnit, start: dt.date, end: dt.date, keys: list[str], *, by: str | None) -> dict:
+    """The indicators ``keys`` over ``unit``'s subtree and [start, end] as {group: (records, values)}, group
+    being the path prefix of the child unit (``by="child"``; the unit's own path for its own records), the
+    first day of the month (``by="month"``) or "" (``by=None``) — read from the unit's and its children's own
+    monthly rows, the children's LedgerBranchMonth rows and, for partial months at the period's edges, the
+    records of the subtree: one statement (``UNION ALL``) touching ~(children + 1) × months table rows
+    whatever the size of the subtree. Only valid while ``branches_fresh()``."""
+    from .queries import _in_subtree, _InSubquery, _split, _zero
+
+    keys = [k for k in KEYS if k in keys]  # one column order for every part of the UNION
+    split = _split(start, end)
+    child_len = prefix_length(unit.depth + 1)
+
+    def group(path_field: str, month_expr):
+        if by == "child":
+            return Substr(path_field, 1, child_len)
+        if by == "month":
+            return month_expr
+        return Value("")
+
+    parts = []
+    if split.days:
+        in_days = Q()
+        for low, high in split.days:
+            in_days |= Q(date__gte=low, date__lte=high)
+        records = LedgerRecord.objects.filter(_in_subtree(unit)).filter(in_days)
+        parts.append(
+            records.annotate(g=group("org_unit__path", TruncMonth("date")))
+            .values("g")
+            .annotate(n=Count("id"), **aggregates(keys))
+            .order_by()
+        )
+    if split.months:
+        family = OrgUnit.objects.filter(Q(pk=unit.pk) | Q(parent_id=unit.pk)).order_by().values("pk")
+        children = OrgUnit.objects.filter(parent_id=unit.pk).order_by().values("pk")
+        sums = {"n": Sum("records"), **{k: Sum(k) for k in keys}}
+        own = LedgerMonthTotal.objects.filter(
+            _InSubquery(F("org_unit_id"), Subquery(family), as_array=True), month__range=split.months
+        )
+        below = LedgerBranchMonth.objects.filter(
+            _InSubquery(F("org_unit_id"), Subquery(children), as_array=True), month__range=split.months
+        )
+        for rows in (own, below):
+            parts.append(
+                rows.annotate(g=group("org_unit__path", F("month"))).values("g").annotate(**sums).order_by()
+            )
+    out: dict = {}
+    if not parts:
+        return out
+    query = parts[0].union(*parts[1:], all=True).order_by() if len(parts) > 1 else parts[0]
+    for row in query:
+        g = row["g"]
+        if by == "month":
+            g = (g.date() if isinstance(g, dt.datetime) else g).replace(day=1)
+        n, values = out.get(g) or (0, {k: _zero(k) for k in keys})
+        for k in keys:
+            values[k] += row[k] or 0
+        out[g] = (n + (row["n"] or 0), values)
+    return out

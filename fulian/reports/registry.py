@@ -29,11 +29,19 @@ class Source:
     ``compute(unit, start, end, codes) -> {code: value}`` over the subtree;
     ``by_child(unit, start, end, codes) -> {code: {unit_id: value}}`` per child unit (and the unit's own
     records under its own id, when the module has such a row).
+
+    Optional, for speed (the statistics service falls back to ``compute``/``by_child`` without them):
+    ``table(unit, start, end, codes) -> (by_child, total)``, both at once from one query, the total equal to
+    ``compute``'s; ``by_month(unit, start, end, codes) -> {first day of month: {code: value}}`` for every
+    calendar month of [start, end] (the first and last clipped to the period), each equal to ``compute`` over
+    that month, in one grouped query rather than one per month.
     """
 
     name: str
     compute: Callable[[OrgUnit, dt.date, dt.date, list[str]], dict[str, Value]]
     by_child: Callable[[OrgUnit, dt.date, dt.date, list[str]], dict[str, dict[int, Value]]]
+    table: Callable[[OrgUnit, dt.date, dt.date, list[str]], tuple[dict, dict]] | None = None
+    by_month: Callable[[OrgUnit, dt.date, dt.date, list[str]], dict[dt.date, dict[str, Value]]] | None = None
 
 
 @dataclass(frozen=True)
@@ -53,6 +61,23 @@ class Indicator:
 
     def by_child(self, unit: OrgUnit, start: dt.date, end: dt.date) -> dict[int, Value]:
         return self.source.by_child(unit, start, end, [self.code])[self.code]
+
+
+def months(start: dt.date, end: dt.date) -> list[tuple[dt.date, dt.date]]:
+    """The calendar months of [start, end], clipped to it (the months of ``Source.by_month``)."""
+    out = []
+    first = start
+    while first <= end:
+        nxt = (first.replace(day=1) + dt.timedelta(days=32)).replace(day=1)
+        out.append((first, min(end, nxt - dt.timedelta(days=1))))
+        first = nxt
+    return out
+
+
+def month_of(value: dt.date | dt.datetime) -> dt.date:
+    """The first day of the month of a date, or of a datetime that TruncMonth gave back (already local)."""
+    day = value.date() if isinstance(value, dt.datetime) else value
+    return day.replace(day=1)
 
 
 _REGISTRY: dict[str, Indicator] = {}

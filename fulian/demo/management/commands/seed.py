@@ -11,19 +11,31 @@ from fulian.supervision.demo import seed_demo_tasks
 
 
 class Command(BaseCommand):
-    help = "生成演示数据:--scale demo 为一个示范县(约25个乡镇街道、350个村社区、80个机关企业妇委会)"
+    help = (
+        "生成演示数据:--scale demo 为一个示范县(约25个乡镇街道、350个村社区、80个机关企业妇委会,经由业务操作"
+        "生成,含演示账号);county / city / province 为批量生成的县、市、省级数据(组织、干部、工作台账、"
+        "维权案件),用于性能测试"
+    )
 
     def add_arguments(self, parser):
-        parser.add_argument("--scale", choices=["demo", "city"], default="demo")
+        parser.add_argument("--scale", choices=["demo", "county", "city", "province"], default="demo")
         parser.add_argument("--seed", type=int, default=1)
+        parser.add_argument(
+            "--factor", type=float, default=1.0, help="批量规模的组织宽度系数(默认 1;测试用小数)"
+        )
         parser.add_argument("--accounts-json", type=Path)
 
     def handle(self, *args, **options):
         started = time.monotonic()
-        if options["scale"] == "city":
-            from fulian.demo.bulk import build_city
+        if options["scale"] != "demo":
+            from fulian.demo.scales import build_scale
 
-            figures = build_city(seed=options["seed"])
+            def progress(phase: str, figures: dict) -> None:
+                self.stderr.write(f"{phase}: {figures.get('seconds')} 秒")
+
+            figures = build_scale(
+                options["scale"], seed=options["seed"], factor=options["factor"], progress=progress
+            )
             self.stdout.write(json.dumps(figures, ensure_ascii=False))
             return
         accounts = existing_demo_accounts()

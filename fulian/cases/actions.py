@@ -34,6 +34,7 @@ from fulian.lib.sensitive import blind_index
 from fulian.notify.actions import notify
 from fulian.orgs.actions import ConflictError
 from fulian.orgs.models import OrgUnit
+from fulian.throttle.limits import RateLimited, hit, over
 
 from . import triage
 from .models import (
@@ -54,7 +55,6 @@ from .models import (
     MandatoryReport,
     Party,
     PartyRole,
-    PublicAttempt,
     Referral,
     ReferralState,
     Risk,
@@ -1507,13 +1507,9 @@ TRACK_PER_IP_PER_10_MIN = 20
 TRACK_FAILURES_PER_CODE_PER_HOUR = 5
 
 
-class RateLimited(ValidationError):
-    pass
-
-
-def _attempts(kind: str, ip: str | None, since: dt.datetime):
-    qs = PublicAttempt.objects.filter(kind=kind, created_at__gte=since)
-    return qs.filter(ip=ip) if ip else qs.filter(ip__isnull=True)
+HELP_WINDOW = dt.timedelta(hours=1)
+TRACK_WINDOW = dt.timedelta(minutes=10)
+TRACK_FAILURE_WINDOW = dt.timedelta(hours=1)
 
 
 def public_help_request(
@@ -1533,11 +1529,9 @@ def public_help_request(
 ) -> tuple[Case, str, str]:
     """A help request from the public site (no account; anonymous allowed) becomes an intake at ``unit`` with
     channel 网络. Returns (case, tracking code, PIN): shown once, only the PIN's hash is kept."""
-    now = timezone.now()
-    PublicAttempt.objects.filter(created_at__lt=now - dt.timedelta(days=1)).delete()
-    if _attempts("help", ip, now - dt.timedelta(hours=1)).count() >= HELP_PER_IP_PER_HOUR:
+    if over("cases.help.ip", ip, limit=HELP_PER_IP_PER_HOUR, window=HELP_WINDOW):
         raise RateLimited("提交过于频繁,请稍后再试;紧急情况请拨打110或12338。", code="rate_limited")
-    PublicAttempt.objects.create(kind="help", ip=ip, ok=True)
+    hit("cases.help.ip", ip, limit=HELP_PER_IP_PER_HOUR, window=HELP_WINDOW)
     if not consent_store:
         raise ValidationError({"consent_store": ["请同意我们保存您填写的信息,否则无法为您办理。"]})
     if not (account or "").strip():
@@ -1600,20 +1594,18 @@ class PublicStatus:
 def track(code: str, pin: str, *, ip: str | None) -> PublicStatus:
     """The coarse status and the public reply of a help request, for its code and PIN. Wrong PINs and many
     tries from one address are rate-limited; a wrong code and a wrong PIN give the same answer."""
-    now = timezone.now()
     code = (code or "").strip().upper().replace(" ", "")[:12]
-    if _attempts("track", ip, now - dt.timedelta(minutes=10)).count() >= TRACK_PER_IP_PER_10_MIN:
+    if over("cases.track.ip", ip, limit=TRACK_PER_IP_PER_10_MIN, window=TRACK_WINDOW):
         raise RateLimited("查询过于频繁,请10分钟后再试。", code="rate_limited")
-    failures = PublicAttempt.objects.filter(
-        kind="track", code=code, ok=False, created_at__gte=now - dt.timedelta(hours=1)
-    ).count()
-    if failures >= TRACK_FAILURES_PER_CODE_PER_HOUR:
-        PublicAttempt.objects.create(kind="track", ip=ip, code=code, ok=False)
+    hit("cases.track.ip", ip, limit=TRACK_PER_IP_PER_10_MIN, window=TRACK_WINDOW)
+    failure = dict(limit=TRACK_FAILURES_PER_CODE_PER_HOUR, window=TRACK_FAILURE_WINDOW)
+    if over("cases.track.fail", code, **failure):
+        hit("cases.track.fail", code, **failure)
         raise RateLimited("该查询码输错次数过多,请1小时后再试。", code="rate_limited")
     case = Case.objects.filter(tracking_code=code).first() if code else None
     ok = case is not None and check_password((pin or "").strip(), case.tracking_pin_hash)
-    PublicAttempt.objects.create(kind="track", ip=ip, code=code, ok=ok)
     if not ok:
+        hit("cases.track.fail", code, **failure)
         raise ValidationError("查询码或查询密码不正确。")
     return PublicStatus(
         code=case.tracking_code,

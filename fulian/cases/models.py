@@ -527,26 +527,6 @@ class Referral(models.Model):
         )
 
 
-class PublicAttempt(models.Model):
-    """One public request (a help request sent, a tracking code tried): the DB-backed rate limit counts these
-    per IP (and failed PINs per code), so it works across processes."""
-
-    kind = models.CharField(max_length=10)  # "help" / "track"
-    ip = models.GenericIPAddressField(null=True, blank=True)
-    code = models.CharField(max_length=12, blank=True)
-    ok = models.BooleanField(default=False)
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
-
-    class Meta:
-        indexes = [
-            models.Index(fields=["kind", "ip", "created_at"], name="publicattempt_ip"),
-            models.Index(fields=["code", "created_at"], name="publicattempt_code"),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.kind} {self.ip} {self.created_at}"
-
-
 class CaseExport(models.Model):
     """A leader's export of cases (.xlsx): asked for with a reason, downloadable once by her within a few
     minutes through an unguessable link; identities masked. Both steps are audited."""

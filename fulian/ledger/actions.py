@@ -22,6 +22,7 @@ from fulian.lib.sensitive import index_lookup
 from fulian.orgs.actions import BulkItemError, ConflictError
 from fulian.orgs.models import OrgUnit
 from fulian.orgs.paths import is_within
+from fulian.throttle.limits import RateLimited, hit
 
 from . import periods, totals
 from .models import (
@@ -35,7 +36,6 @@ from .models import (
     LedgerRecord,
     PeriodException,
     RecordKind,
-    SignInAttempt,
     SignInSheet,
 )
 
@@ -448,10 +448,6 @@ def close_signin(actor, sheet: SignInSheet) -> SignInSheet:
     return sheet
 
 
-class RateLimited(ValidationError):
-    pass
-
-
 PHONE_RE = re.compile(r"^1[3-9]\d{9}$")
 
 
@@ -471,15 +467,13 @@ def _signin_rate() -> int:
     return getattr(settings, "LEDGER_SIGNIN_RATE_PER_MINUTE", 20)
 
 
+SIGNIN_WINDOW = dt.timedelta(seconds=60)
+
+
 def note_signin_attempt(sheet: SignInSheet, ip: str | None) -> None:
     """Count this POST against (sheet, IP) over the last minute; RateLimited beyond the limit. The attempt is
-    stored in the database, so every app process sees it."""
-    now = timezone.now()
-    SignInAttempt.objects.filter(created_at__lt=now - dt.timedelta(days=1)).delete()
-    SignInAttempt.objects.create(sheet=sheet, ip=ip)
-    recent = SignInAttempt.objects.filter(sheet=sheet, created_at__gte=now - dt.timedelta(seconds=60))
-    recent = recent.filter(ip=ip) if ip else recent.filter(ip__isnull=True)
-    if recent.count() > _signin_rate():
+    stored in the database (fulian.throttle), so every app process sees it."""
+    if hit("ledger.signin", f"{sheet.pk}:{ip or ''}", limit=_signin_rate(), window=SIGNIN_WINDOW):
         raise RateLimited("签到过于频繁,请稍候一分钟再试。", code="rate_limited")
 
 

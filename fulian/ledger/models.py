@@ -249,21 +249,6 @@ class Attendance(models.Model):
         return self.name
 
 
-class SignInAttempt(models.Model):
-    """One POST to a public sign-in page; the rate limit counts these per sheet and IP (works across
-    processes, unlike a per-process counter). Rows older than a day are pruned on the way."""
-
-    sheet = models.ForeignKey(SignInSheet, on_delete=models.CASCADE, related_name="+")
-    ip = models.GenericIPAddressField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
-
-    class Meta:
-        indexes = [models.Index(fields=["sheet", "ip", "created_at"], name="signin_attempt_sheet_ip")]
-
-    def __str__(self) -> str:
-        return f"{self.sheet_id} {self.ip} {self.created_at}"
-
-
 # --- the maintained monthly figures (fulian/ledger/totals.py) ------------------------------------------------
 
 
@@ -365,3 +350,6 @@ class LedgerBranchState(models.Model):
     class Meta:
         verbose_name = "台账下级合计状态"
         verbose_name_plural = "台账下级合计状态"
+
+    def __str__(self) -> str:
+        return f"moves={self.moves} rebuilt_at={self.rebuilt_at}"

@@ -12,8 +12,10 @@ from openpyxl import load_workbook
 
 from fulian.audit.models import AuditEvent
 from fulian.ledger import actions
-from fulian.ledger.models import Attendance, RecordKind, SignInAttempt, SignInSheet
+from fulian.ledger.models import Attendance, RecordKind, SignInSheet
 from fulian.lib.sensitive import index_lookup
+from fulian.throttle.limits import key_hash
+from fulian.throttle.models import Attempt
 
 from .builders import activity, training
 
@@ -150,12 +152,17 @@ def test_rate_limit_per_sheet_and_ip(cast, sheet, client, settings):
     assert refused.status_code == 429 and "签到过于频繁,请稍候一分钟再试" in refused.content.decode()
     assert Attendance.objects.count() == 3
     # attempts live in the database, so every app process counts them
-    assert SignInAttempt.objects.filter(sheet=sheet, ip="10.0.0.1").count() == 4
+    assert (
+        Attempt.objects.filter(
+            kind="ledger.signin", key=key_hash("ledger.signin", f"{sheet.pk}:10.0.0.1")
+        ).count()
+        == 4
+    )
     assert (
         _sign(client, sheet, phone="13800000009", ip="10.0.0.2").status_code == 200
     )  # another phone/network
     # a minute later the same network may sign in again
-    SignInAttempt.objects.update(created_at=timezone.now() - dt.timedelta(seconds=61))
+    Attempt.objects.update(created_at=timezone.now() - dt.timedelta(seconds=61))
     assert _sign(client, sheet, phone="13800000008").status_code == 200
     assert Attendance.objects.count() == 5
 

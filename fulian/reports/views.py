@@ -55,10 +55,13 @@ TREND_CODES = [
 def dashboard_data(actor, unit, year: int, today: dt.date) -> dict:
     """Everything the dashboard shows, as plain JSON-able data (the page embeds it for the charts)."""
     start, end = dt.date(year, 1, 1), min(dt.date(year, 12, 31), today)
-    table = queries.indicator_table(actor, unit, start, end, HEADLINE_CODES + CHART_CODES + ["cases_overdue"])
-    shown = {i.code: i for i in table.indicators}
-    headline = [shown[c] for c in HEADLINE_CODES if c in shown]
+    # the headline figures are totals only (one query per source); rows per child unit only for the charts
+    figures = {i.code: i for i in queries.visible_indicators(actor, unit, HEADLINE_CODES + ["cases_overdue"])}
+    headline = [figures[c] for c in HEADLINE_CODES if c in figures]
+    now = queries.compute(unit, start, end, list(figures.values()))
     last = queries.compute(unit, *same_period_last_year(start, end), headline)
+    table = queries.indicator_table(actor, unit, start, end, CHART_CODES)
+    shown = {i.code: i for i in table.indicators}
     children = [r for r in table.rows if r.unit.pk != unit.pk]
     visible = {i.code for i in queries.visible_indicators(actor, unit, TREND_CODES)}
     trend_codes = [c for c in TREND_CODES if c in visible]
@@ -68,7 +71,7 @@ def dashboard_data(actor, unit, year: int, today: dt.date) -> dict:
         "year": year,
         "start": start.isoformat(),
         "end": end.isoformat(),
-        "headline": [_headline(i, table.total.values[i.code], last[i.code]) for i in headline],
+        "headline": [_headline(i, now[i.code], last[i.code]) for i in headline],
         "children": {
             "ids": [r.unit.pk for r in children],
             "labels": [r.label for r in children],
@@ -96,7 +99,7 @@ def dashboard_data(actor, unit, year: int, today: dt.date) -> dict:
                 for c in trend_codes
             ],
         },
-        "cases_overdue": queries.plain(table.total.values.get("cases_overdue")),
+        "cases_overdue": queries.plain(now.get("cases_overdue")),
     }
 
 

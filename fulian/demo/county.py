@@ -13,7 +13,10 @@ from fulian.accounts.models import User
 from fulian.accounts.roles import Role
 from fulian.orgs.actions import create_cadre, create_home, create_unit
 from fulian.orgs.models import Education, HomeKind, Kind, OrgUnit, Position
+from fulian.portal.demo import seed_demo_portal
+from fulian.rectify.demo import seed_demo_rectification
 from fulian.supervision.demo import seed_demo_tasks
+from fulian.voice.demo import seed_demo_voice
 
 from . import names
 from .ledger import build_demo_ledger
@@ -214,7 +217,16 @@ def build_demo_county(seed: int = 1) -> list[DemoAccount]:
     accounts.append(_account("township1_caseworker", Role.CASEWORKER, townships[0]))
     build_demo_ledger(county, seed=seed)
     seed_demo_tasks(county)  # after the ledger: the tasks' forms are pre-filled from it
+    seed_demo_extras(county, seed=seed)
     return accounts
+
+
+def seed_demo_extras(county: OrgUnit, seed: int = 1) -> None:
+    """The suggestion box and survey, the rectification ledger and the public site (公开栏, commitments) of the
+    demo county; each part is re-runnable and adds only what is missing."""
+    seed_demo_rectification(county)  # before the portal's: an accepted measure drafts a disclosure item
+    seed_demo_portal(county)
+    seed_demo_voice(county, seed=seed)
 
 
 def _account(username: str, role: str, unit: OrgUnit, mobile: str | None = None) -> DemoAccount:

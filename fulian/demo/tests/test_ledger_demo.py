@@ -100,10 +100,25 @@ def test_demo_seed_builds_a_year_of_ledger_shaped_like_the_seeds(db):
     assert len(towns) >= 20 and all(r.values["activity_count"] > 0 for r in towns)
     assert all(r.values["training_sessions"] > 0 for r in towns)
 
+    # the suggestion box, survey, rectification ledger and public site have something to show
+    from fulian.portal.models import DisclosureItem
+    from fulian.rectify.models import Problem
+    from fulian.voice.models import Response, Suggestion
+
+    extras = lambda: (  # noqa: E731
+        Problem.objects.count(),
+        DisclosureItem.objects.count(),
+        Suggestion.objects.count(),
+        Response.objects.count(),
+    )
+    seeded = extras()
+    assert all(seeded) and seeded[3] == 60
+    assert DisclosureItem.objects.filter(measure__isnull=False).exists()  # drafted by an accepted measure
+
     # re-run: nothing duplicated; a county seeded before the ledger existed gets its year
     before = records.count()
     call_command("seed", "--scale", "demo", stdout=io.StringIO())
-    assert records.count() == before
+    assert records.count() == before and extras() == seeded
     LedgerRecord.tags.through.objects.all().delete()
     LedgerRecord.objects.all().delete()
     out = io.StringIO()

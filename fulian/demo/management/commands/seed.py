@@ -4,7 +4,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from fulian.demo.county import DEMO_ROOT_CODE, build_demo_county, existing_demo_accounts
+from fulian.demo.county import DEMO_ROOT_CODE, build_demo_county, existing_demo_accounts, seed_demo_extras
 from fulian.demo.ledger import build_demo_ledger, has_ledger
 from fulian.orgs.models import OrgUnit
 from fulian.supervision.demo import seed_demo_tasks
@@ -49,6 +49,7 @@ class Command(BaseCommand):
                 count = build_demo_ledger(county, seed=options["seed"])
                 self.stdout.write(f"已补充示范县近一年的工作台账 {count} 条。")
             seed_demo_tasks(county)  # re-runnable: adds only the demo tasks that are missing
+            seed_demo_extras(county, seed=options["seed"])
         if not accounts:
             raise CommandError("示范县存在但没有账号。")
         self.stdout.write(f"演示账号(密码均为 {accounts[0].password}):")

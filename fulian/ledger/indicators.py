@@ -2,8 +2,8 @@
 live: whole months from the maintained tables — the unit's and its children's own monthly rows
 (``LedgerMonthTotal``) and the children's rows of everything below them (``LedgerBranchMonth``), so a province
 reads ~children × months rows — and the partial months at a period's edges from the records
-(``totals.branch_sums``). While a unit has moved since the branch rows were built they are not read: ``totals``
-and ``rollup`` over the monthly rows give the same figures (slower at the top of a large tree)."""
+(``totals.branch_sums``). The branch rows are always valid: the record writes and the unit moves keep them
+(``totals.moved``), so there is no slower fallback to choose."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ from fulian.orgs.models import OrgUnit
 from fulian.orgs.queries import children_of
 from fulian.reports.registry import SUM, Source, months, register
 
-from .queries import INDICATORS, _zero, rollup, totals
-from .totals import branch_sums, branches_fresh, monthly
+from .queries import INDICATORS, _zero
+from .totals import branch_sums
 
 # the measure word of each figure (the labels and aggregates themselves come from INDICATORS)
 MEASURE = {
@@ -32,8 +32,6 @@ MEASURE = {
 
 
 def _compute(unit: OrgUnit, start: dt.date, end: dt.date, codes: list[str]) -> dict:
-    if not branches_fresh():  # a unit moved since the branch rows were built: the monthly rows only
-        return totals(unit, start, end, codes)
     _, values = branch_sums(unit, start, end, codes, by=None).get("", (0, {}))
     return {code: values.get(code) or _zero(code) for code in codes}
 
@@ -41,8 +39,6 @@ def _compute(unit: OrgUnit, start: dt.date, end: dt.date, codes: list[str]) -> d
 def _table(unit: OrgUnit, start: dt.date, end: dt.date, codes: list[str]) -> tuple[dict, dict]:
     """One row per child unit active in the period (+ the unit's own records when it has any, as ``rollup``
     shows them) and the total of the whole subtree (``_compute``'s), from one statement."""
-    if not branches_fresh():
-        return _by_child_rollup(unit, start, end, codes), totals(unit, start, end, codes)
     grouped = branch_sums(unit, start, end, codes, by="child")
     units = [(c.pk, c.path) for c in children_of(unit).active_during(start, end)]
     if grouped.get(unit.path, (0, {}))[0]:
@@ -55,20 +51,11 @@ def _table(unit: OrgUnit, start: dt.date, end: dt.date, codes: list[str]) -> tup
     return rows, total
 
 
-def _by_child_rollup(unit: OrgUnit, start: dt.date, end: dt.date, codes: list[str]) -> dict:
-    rows, _ = rollup(unit, start, end, keys=codes)
-    return {code: {r.unit.pk: r.values[code] for r in rows} for code in codes}
-
-
 def _by_child(unit: OrgUnit, start: dt.date, end: dt.date, codes: list[str]) -> dict:
-    if not branches_fresh():
-        return _by_child_rollup(unit, start, end, codes)
     return _table(unit, start, end, codes)[0]
 
 
 def _by_month(unit: OrgUnit, start: dt.date, end: dt.date, codes: list[str]) -> dict:
-    if not branches_fresh():
-        return monthly(unit, start, end, codes)
     grouped = branch_sums(unit, start, end, codes, by="month")
     out = {}
     for low, _ in months(start, end):

@@ -302,10 +302,9 @@ class LedgerBranchMonth(models.Model):
     (``fulian.ledger.totals``). With it a subtree's figures are own(unit) + Σ over its children of (own + below):
     a province's year is ~14 × 12 rows instead of ~300,000 unit-months.
 
-    Keyed by the ancestor: moving a unit (``orgs.actions.move_unit``) leaves the rows of its old and new
-    ancestors wrong until ``fulian ledger_rebuild_totals`` recomputes them. ``LedgerBranchState`` remembers how
-    many moves the table was built after; while a later move exists the readers ignore the table (and stay
-    exact, reading ``LedgerMonthTotal`` as before)."""
+    Keyed by the ancestor: moving a unit (``orgs.actions.move_unit``) moves its subtree's figures from the old
+    ancestors' rows to the new ancestors' in the move's own transaction (the hook ``totals.moved``, registered
+    through ``fulian.orgs.hooks``), so the rows are always valid and the readers always use them."""
 
     org_unit = models.ForeignKey(OrgUnit, on_delete=models.CASCADE, related_name="+")
     month = models.DateField("月份")  # first day of the month
@@ -338,18 +337,3 @@ class LedgerBranchMonth(models.Model):
 
     def __str__(self) -> str:
         return f"{self.org_unit_id} {self.month:%Y-%m} (下级)"
-
-
-class LedgerBranchState(models.Model):
-    """One row (id 1): how many unit moves (audit events ``orgs.unit.move``) had happened when
-    ``LedgerBranchMonth`` was last rebuilt. More moves since then: the table is stale and not read."""
-
-    moves = models.IntegerField(default=0)
-    rebuilt_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        verbose_name = "台账下级合计状态"
-        verbose_name_plural = "台账下级合计状态"
-
-    def __str__(self) -> str:
-        return f"moves={self.moves} rebuilt_at={self.rebuilt_at}"

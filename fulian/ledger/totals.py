@@ -17,9 +17,11 @@ rebuild drops them).
 One level coarser, ``LedgerBranchMonth`` holds per unit below the root and month the figures of everything
 strictly below it; ``Deltas.apply`` adds each delta to every such ancestor with one more statement (a recursive
 walk up ``parent_id``, rows in (ancestor, month) order, after the unit's own rows), so a province's year is read
-from ~children × months rows (``branch_sums``). A unit move leaves those rows wrong until
-``rebuild_branches``: ``branches_fresh`` compares the number of ``orgs.unit.move`` audit events with the number
-the table was built after, and the readers fall back to the monthly rows while they differ.
+from ~children × months rows (``branch_sums``). A unit move (``orgs.actions.move_unit``) keeps those rows right
+in its own transaction through the hooks ``moving`` (the lock, first) and ``moved`` (registered through
+``fulian.orgs.hooks`` in ``LedgerConfig.ready``): the moved subtree's figures leave the old ancestors' rows and
+join the new ones'. So the rows are always valid and always read; ``rebuild_branches`` is for restores and the
+bulk generators.
 """
 
 from __future__ import annotations
@@ -32,13 +34,12 @@ from decimal import Decimal
 from django.db import connection, transaction
 from django.db.models import Count, F, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Substr, TruncMonth
-from django.utils import timezone
 
 from fulian.orgs.models import OrgUnit
-from fulian.orgs.paths import prefix_length
+from fulian.orgs.paths import prefix_length, subtree_q
 
 from . import periods
-from .models import LedgerBranchMonth, LedgerBranchState, LedgerMonthTotal, LedgerRecord
+from .models import LedgerBranchMonth, LedgerMonthTotal, LedgerRecord
 from .queries import INDICATORS, aggregates
 
 Delta = dict[str, int | Decimal]
@@ -70,7 +71,6 @@ CONTRIBUTION_FIELDS = ["org_unit_id", "date", "kind", *sorted({f for _, _, f in 
 TABLE = LedgerMonthTotal._meta.db_table
 BRANCH_TABLE = LedgerBranchMonth._meta.db_table
 UNIT_TABLE = OrgUnit._meta.db_table
-MOVE_ACTION = "orgs.unit.move"  # the audit events after which LedgerBranchMonth must be rebuilt
 
 
 def contribution(values: Mapping) -> Delta:
@@ -118,7 +118,9 @@ class Deltas:
 UPSERT_BATCH = 500  # 20 parameters a row: 10,000 per statement, well under SQLite's 32,766
 
 
-def _upsert(rows: list[tuple[Key, Delta]]) -> None:
+def _upsert(rows: list[tuple[Key, Delta]], table: str = TABLE) -> None:
+    """Add each (unit, month) delta to that row of ``table`` (``TABLE`` or ``BRANCH_TABLE``: the same columns
+    and unique key), inserting it when missing; one statement, rows in the order given."""
     qn = connection.ops.quote_name
     ops = connection.ops
     columns = ["org_unit_id", "month", *COLUMNS]
@@ -129,9 +131,9 @@ def _upsert(rows: list[tuple[Key, Delta]]) -> None:
         for key in COLUMNS:
             value = delta.get(key, 0)
             params.append(ops.adapt_decimalfield_value(value) if isinstance(value, Decimal) else value)
-    updates = ", ".join(f"{qn(k)} = {qn(TABLE)}.{qn(k)} + excluded.{qn(k)}" for k in COLUMNS)
+    updates = ", ".join(f"{qn(k)} = {qn(table)}.{qn(k)} + excluded.{qn(k)}" for k in COLUMNS)
     sql = (
-        f"INSERT INTO {qn(TABLE)} ({', '.join(qn(c) for c in columns)}) "  # noqa: S608 (names are ours)
+        f"INSERT INTO {qn(table)} ({', '.join(qn(c) for c in columns)}) "  # noqa: S608 (names are ours)
         f"VALUES {', '.join([placeholders] * len(rows))} "
         f"ON CONFLICT ({qn('org_unit_id')}, {qn('month')}) DO UPDATE SET {updates}"
     )
@@ -180,6 +182,61 @@ def _upsert_branches(rows: list[tuple[Key, Delta]]) -> None:
         cursor.execute(sql, params)
 
 
+def moving(unit: OrgUnit, new_parent: OrgUnit) -> None:
+    """The ``orgs.hooks.unit_moving`` hook: take ``moved``'s lock before the move locks any unit row. Taken
+    only in ``moved``, after the rewrite, it deadlocks with a writer that upserted before the move began: the
+    writer's deferred foreign-key checks at COMMIT take a share lock on its unit (a moved one, locked by the
+    move) while it holds the table lock the move waits for. In this order the move waits for such writers to
+    commit before it locks a unit, and the writers after it hold no unit row lock (their foreign keys are
+    checked only at their COMMIT) while they wait for the move."""
+    _lock_for_rebuild()
+
+
+def moved(unit: OrgUnit, old_ancestor_ids: list[int], new_ancestor_ids: list[int]) -> None:
+    """The ``orgs.hooks.unit_moved`` hook: ``unit`` (already at its new path, in ``move_unit``'s transaction)
+    took its subtree from under ``old_ancestor_ids`` to under ``new_ancestor_ids``. The subtree's own figures
+    per month S (one GROUP BY month over LedgerMonthTotal, the subtree by the unit's new path prefix) leave
+    the LedgerBranchMonth rows of every old ancestor that is not also a new one (−S) and join those of every
+    new ancestor that is not also an old one (+S), with the additive upsert, rows in (ancestor, month) order;
+    roots (``parent_id`` NULL) keep no row. The ancestors both before and after (the common part of the two
+    paths) hold the subtree either way, and the units inside the subtree keep their rows: what lies below
+    them did not change.
+
+    Concurrency (PostgreSQL): first the rebuild's lock (``_lock_for_rebuild``: SHARE ROW EXCLUSIVE on
+    LedgerMonthTotal, which every record write takes ROW EXCLUSIVE on with its first upsert and holds until
+    commit) — already taken by ``moving`` at the start of the move, so this is a no-op there. Taking it waits
+    until every writer that already upserted has committed; those walked up the tree as it was before this
+    move (the move's rewrite was not even begun, let alone committed), so their records sit in the old
+    ancestors' rows — and, committed before our statements start, in S too: −S takes them out again exactly.
+    A writer that upserts after we hold the lock waits until the move commits; its branch statement then reads
+    the moved tree and adds to the new ancestors, and its record is not in our S. Either way every record is
+    counted once, under the ancestors it has at the end. A concurrent ``rebuild_branches`` or
+    ``rebuild_units`` takes the same lock, so it runs wholly before (we adjust its result) or wholly after (it
+    reads the moved tree). (SQLite: the write transaction already excludes every other writer.)"""
+    _lock_for_rebuild()
+    gone = set(old_ancestor_ids) - set(new_ancestor_ids)
+    added = set(new_ancestor_ids) - set(old_ancestor_ids)
+    targets = set(
+        OrgUnit.objects.filter(pk__in=gone | added, parent__isnull=False).values_list("pk", flat=True)
+    )
+    if not targets:
+        return
+    subtree = (
+        LedgerMonthTotal.objects.filter(subtree_q([unit.path], "org_unit__path"))
+        .values("month")
+        .annotate(**{k: Sum(k) for k in COLUMNS})
+        .order_by("month")
+    )
+    months = [(row.pop("month"), row) for row in subtree]
+    months = [(month, row) for month, row in months if any(row.values())]
+    rows: list[tuple[Key, Delta]] = []
+    for ancestor in sorted(targets):
+        sign = -1 if ancestor in gone else 1
+        rows += [((ancestor, month), {k: sign * (v or 0) for k, v in row.items()}) for month, row in months]
+    for start in range(0, len(rows), UPSERT_BATCH):
+        _upsert(rows[start : start + UPSERT_BATCH], BRANCH_TABLE)
+
+
 # --- recomputation -----------------------------------------------------------------------------------------
 
 
@@ -202,9 +259,10 @@ def computed(unit_ids) -> QuerySet:
 
 
 def _lock_for_rebuild() -> None:
-    """PostgreSQL: hold off the actions' upserts while a branch is recomputed. A writer that committed before
-    the lock is in the recomputation's snapshot; one that has not yet upserted waits here and adds its record
-    on top afterwards. (SQLite: the write transaction already excludes every other writer.)"""
+    """PostgreSQL: hold off the actions' upserts while a branch is recomputed (or a unit moves: ``moving``). A
+    writer that committed before the lock is in the recomputation's snapshot; one that has not yet upserted
+    waits here and adds its record on top afterwards. (SQLite: the write transaction already excludes every
+    other writer.)"""
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute(f"LOCK TABLE {connection.ops.quote_name(TABLE)} IN SHARE ROW EXCLUSIVE MODE")
@@ -241,18 +299,13 @@ def rebuild(unit: OrgUnit) -> dict:
     return {"rows": rows, "branches": branches, "branch_rows": branch_rows}
 
 
-def _moves() -> int:
-    from fulian.audit.models import AuditEvent
-
-    return AuditEvent.objects.filter(action=MOVE_ACTION).count()
-
-
 def rebuild_branches(*, from_records: bool = True) -> int:
     """Recompute LedgerBranchMonth level by level from the deepest units up (each level's rows: its units' own
     figures plus their own below-rows, summed per parent), in one transaction that holds off the actions'
-    upserts on PostgreSQL; records the number of unit moves it was built after. The units' own figures come
-    from the records (aggregated once into a temporary table), or with ``from_records=False`` from
-    LedgerMonthTotal (the bulk generator, right after rebuilding that table from the records)."""
+    upserts (and unit moves) on PostgreSQL. The units' own figures come from the records (aggregated once into
+    a temporary table), or with ``from_records=False`` from LedgerMonthTotal (the bulk generator, right after
+    rebuilding that table from the records). The actions and the moves keep the table right on their own:
+    this is for restores, bulk loads and the proof."""
     qn = connection.ops.quote_name
     columns = ", ".join(qn(c) for c in ["org_unit_id", "month", *COLUMNS])
     sums = ", ".join(f"SUM(x.{qn(k)})" for k in COLUMNS)
@@ -262,7 +315,6 @@ def rebuild_branches(*, from_records: bool = True) -> int:
         if connection.vendor == "postgresql":  # the writers' order: the monthly rows, then the branch rows
             cursor.execute(f"LOCK TABLE {qn(TABLE)} IN SHARE ROW EXCLUSIVE MODE")
             cursor.execute(f"LOCK TABLE {qn(BRANCH_TABLE)} IN SHARE ROW EXCLUSIVE MODE")
-        moves = _moves()
         LedgerBranchMonth.objects.all().delete()
         if from_records:
             own = "fulian_ledger_own_months"
@@ -285,26 +337,7 @@ def rebuild_branches(*, from_records: bool = True) -> int:
             written += max(cursor.rowcount, 0)
         if from_records:
             cursor.execute(f"DROP TABLE {own}")
-        LedgerBranchState.objects.update_or_create(
-            pk=1, defaults={"moves": moves, "rebuilt_at": timezone.now()}
-        )
     return written
-
-
-def branches_fresh() -> bool:
-    """Whether LedgerBranchMonth may be read: built (its state row exists) and no unit moved since (one
-    query)."""
-    from fulian.audit.models import AuditEvent
-
-    qn = connection.ops.quote_name
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT s.moves, (SELECT COUNT(*) FROM {qn(AuditEvent._meta.db_table)} WHERE action = %s) "  # noqa: S608
-            f"FROM {qn(LedgerBranchState._meta.db_table)} s WHERE s.id = 1",
-            [MOVE_ACTION],
-        )
-        row = cursor.fetchone()
-    return row is not None and row[0] == row[1]
 
 
 @dataclass(frozen=True)
@@ -323,8 +356,7 @@ def _zero_row() -> Delta:
 
 def differences(unit: OrgUnit, limit: int | None = None) -> list[Difference]:
     """Where the tables and the records disagree in ``unit``'s subtree (an all-zero row equals no row): the
-    units' own monthly rows, and (unless a unit moved since they were built, when they are not read) the
-    below-rows of the subtree's units, column names prefixed ``below.``. All
+    units' own monthly rows, and the below-rows of the subtree's units, column names prefixed ``below.``. All
     reads see one snapshot (REPEATABLE READ on PostgreSQL), so writes going on meanwhile cause no false
     alarm."""
     outermost = not connection.in_atomic_block  # else the caller's transaction decides
@@ -340,35 +372,34 @@ def differences(unit: OrgUnit, limit: int | None = None) -> list[Difference]:
                 "org_unit_id", "month", *COLUMNS
             )
         }
-        fresh = branches_fresh()
-        if fresh:  # the branch rows of the subtree's units below the root, from the same snapshot
-            parents = dict(OrgUnit.objects.under(unit).values_list("pk", "parent_id"))
-            stored_below = {
-                (r.pop("org_unit_id"), r.pop("month")): r
-                for r in LedgerBranchMonth.objects.filter(org_unit_id__in=ids).values(
-                    "org_unit_id", "month", *COLUMNS
-                )
-            }
+        # the branch rows of the subtree's units below the root, from the same snapshot
+        parents = dict(OrgUnit.objects.under(unit).values_list("pk", "parent_id"))
+        stored_below = {
+            (r.pop("org_unit_id"), r.pop("month")): r
+            for r in LedgerBranchMonth.objects.filter(org_unit_id__in=ids).values(
+                "org_unit_id", "month", *COLUMNS
+            )
+        }
     out: list[tuple[Key, str, object, object]] = []
     for key in sorted(set(expected) | set(stored)):
         want, have = expected.get(key) or _zero_row(), stored.get(key) or _zero_row()
         for name in COLUMNS:
             if (want[name] or 0) != (have[name] or 0):
                 out.append((key, name, have[name], want[name]))
-    if fresh:  # expected below-rows: every unit's records added into its ancestors within the subtree
-        expected_below: dict[Key, dict] = {}
-        for (uid, month), row in expected.items():
-            ancestor = parents.get(uid)
-            while ancestor is not None and ancestor in parents and parents[ancestor] is not None:
-                acc = expected_below.setdefault((ancestor, month), _zero_row())
-                for name in COLUMNS:
-                    acc[name] += row[name] or 0
-                ancestor = parents[ancestor]
-        for key in sorted(set(expected_below) | set(stored_below)):
-            want, have = expected_below.get(key) or _zero_row(), stored_below.get(key) or _zero_row()
+    # expected below-rows: every unit's records added into its ancestors within the subtree (roots excluded)
+    expected_below: dict[Key, dict] = {}
+    for (uid, month), row in expected.items():
+        ancestor = parents.get(uid)
+        while ancestor is not None and ancestor in parents and parents[ancestor] is not None:
+            acc = expected_below.setdefault((ancestor, month), _zero_row())
             for name in COLUMNS:
-                if (want[name] or 0) != (have[name] or 0):
-                    out.append((key, f"below.{name}", have[name], want[name]))
+                acc[name] += row[name] or 0
+            ancestor = parents[ancestor]
+    for key in sorted(set(expected_below) | set(stored_below)):
+        want, have = expected_below.get(key) or _zero_row(), stored_below.get(key) or _zero_row()
+        for name in COLUMNS:
+            if (want[name] or 0) != (have[name] or 0):
+                out.append((key, f"below.{name}", have[name], want[name]))
     units = dict(OrgUnit.objects.filter(pk__in={k[0] for k, _, _, _ in out}).values_list("pk", "code"))
     names = dict(OrgUnit.objects.filter(pk__in=units).values_list("pk", "name"))
     diffs = [
@@ -385,53 +416,7 @@ def deltas_for(records: Iterable[Mapping], sign: int = 1) -> Deltas:
     return deltas
 
 
-# --- reads by month ----------------------------------------------------------------------------------------
-
-
-def monthly(unit: OrgUnit, start: dt.date, end: dt.date, keys: list[str]) -> dict[dt.date, dict]:
-    """{first day of the month: {key: value}} for every calendar month of [start, end] over ``unit``'s subtree,
-    each equal to ``queries.totals`` over that month (clipped to the period): the whole months from this
-    table, the partial first/last month from the records, in one statement grouped by month (``UNION ALL``)
-    instead of one per month."""
-    from .queries import _in_subtree, _split, _zero  # the roll-up's own period split and subtree filter
-
-    keys = [k for k in KEYS if k in keys]  # one column order for both halves of the UNION
-    split = _split(start, end)
-    parts = []
-    if split.days:
-        in_days = Q()
-        for low, high in split.days:
-            in_days |= Q(date__gte=low, date__lte=high)
-        records = LedgerRecord.objects.filter(_in_subtree(unit)).filter(in_days)
-        parts.append(
-            records.annotate(first=TruncMonth("date")).values("first").annotate(**aggregates(keys)).order_by()
-        )
-    if split.months:
-        rows = LedgerMonthTotal.objects.filter(_in_subtree(unit), month__range=split.months)
-        parts.append(
-            rows.annotate(first=F("month")).values("first").annotate(**{k: Sum(k) for k in keys}).order_by()
-        )
-    out: dict[dt.date, dict] = {
-        low.replace(day=1): {k: _zero(k) for k in keys} for low, _ in _months_of(start, end)
-    }
-    if parts:
-        query = parts[0].union(*parts[1:], all=True).order_by() if len(parts) > 1 else parts[0]
-        for row in query:
-            first = row["first"]
-            first = (first.date() if isinstance(first, dt.datetime) else first).replace(day=1)
-            for k in keys:
-                out[first][k] += row[k] or 0
-    return out
-
-
-def _months_of(start: dt.date, end: dt.date) -> list[tuple[dt.date, dt.date]]:
-    out = []
-    first = start
-    while first <= end:
-        nxt = periods.month_end(first) + dt.timedelta(days=1)
-        out.append((first, min(end, nxt - dt.timedelta(days=1))))
-        first = nxt
-    return out
+# --- reads -------------------------------------------------------------------------------------------------
 
 
 def branch_sums(unit: OrgUnit, start: dt.date, end: dt.date, keys: list[str], *, by: str | None) -> dict:
@@ -440,7 +425,7 @@ def branch_sums(unit: OrgUnit, start: dt.date, end: dt.date, keys: list[str], *,
     first day of the month (``by="month"``) or "" (``by=None``) — read from the unit's and its children's own
     monthly rows, the children's LedgerBranchMonth rows and, for partial months at the period's edges, the
     records of the subtree: one statement (``UNION ALL``) touching ~(children + 1) × months table rows
-    whatever the size of the subtree. Only valid while ``branches_fresh()``."""
+    whatever the size of the subtree."""
     from .queries import _in_subtree, _InSubquery, _split, _zero
 
     keys = [k for k in KEYS if k in keys]  # one column order for every part of the UNION

@@ -14,6 +14,7 @@ from fulian.accounts.roles import Cap
 from fulian.accounts.scope import scope_for
 from fulian.audit.actions import Where, record
 
+from . import hooks
 from .models import ALLOWED_PARENT_KINDS, Cadre, Kind, OrgUnit, WomensHome
 from .paths import child_path, depth_of, is_within, segment, subtree_q
 
@@ -130,8 +131,12 @@ def update_unit(actor, unit: OrgUnit, **changes) -> OrgUnit:
 def move_unit(actor, unit: OrgUnit, new_parent: OrgUnit) -> OrgUnit:
     """Move ``unit`` and its whole subtree under ``new_parent`` (乡镇合并, 撤村并居), in one transaction.
 
-    Records keep their foreign keys to units, so their history moves with the unit; only paths change.
+    Records keep their foreign keys to units, so their history moves with the unit; only paths change. Then
+    every hook of ``fulian.orgs.hooks.unit_moved`` runs in this same transaction (the ledger moves the
+    subtree's figures from the old ancestors' rows to the new ones'); a hook that raises rolls the move back.
+    The hooks of ``unit_moving`` run first, before any unit row is locked (their table locks come first).
     """
+    hooks.run_unit_moving(unit, new_parent)
     unit = OrgUnit.objects.select_for_update().get(pk=unit.pk)
     _require(actor, Cap.MANAGE_ORG, unit)
     _require(actor, Cap.MANAGE_ORG, new_parent)
@@ -143,6 +148,9 @@ def move_unit(actor, unit: OrgUnit, new_parent: OrgUnit) -> OrgUnit:
         raise ValidationError(f"“{unit.name}”已经在“{new_parent.name}”之下。")
     check_parent_kind(unit.kind, new_parent)
     old_path, old_parent_id = unit.path, unit.parent_id
+    old_ancestor_ids = list(
+        OrgUnit.objects.filter(path__in=unit.ancestor_paths()).order_by("path").values_list("pk", flat=True)
+    )
     new_path = _allocate_path(new_parent)
     delta = depth_of(new_path) - depth_of(old_path)
     OrgUnit.objects.filter(subtree_q([old_path])).update(
@@ -151,6 +159,10 @@ def move_unit(actor, unit: OrgUnit, new_parent: OrgUnit) -> OrgUnit:
     )
     OrgUnit.objects.filter(pk=unit.pk).update(parent=new_parent)
     unit.refresh_from_db()
+    new_ancestor_ids = list(
+        OrgUnit.objects.filter(path__in=unit.ancestor_paths()).order_by("path").values_list("pk", flat=True)
+    )
+    hooks.run_unit_moved(unit, old_ancestor_ids, new_ancestor_ids)
     record(
         actor,
         "orgs.unit.move",

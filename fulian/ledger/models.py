@@ -252,11 +252,9 @@ class Attendance(models.Model):
 # --- the maintained monthly figures (fulian/ledger/totals.py) ------------------------------------------------
 
 
-class LedgerMonthTotal(models.Model):
-    """The roll-up indicators of one unit's own records in one month, kept equal to the records by the actions
-    in the same transaction as every record write (never a nightly job): the roll-up reads whole months here and
-    only a period's partial edge months from the records. One column per key of ``queries.INDICATORS``; keyed
-    by unit id, not path, so moving a unit changes nothing here. Rows that fall back to all zero stay."""
+class MonthFigures(models.Model):
+    """The columns of a maintained monthly roll-up: one unit, one month, how many records, then one column per
+    key of ``queries.INDICATORS`` (``fulian.ledger.totals.COLUMNS``)."""
 
     org_unit = models.ForeignKey(OrgUnit, on_delete=models.CASCADE, related_name="+")
     month = models.DateField("月份")  # first day of the month
@@ -281,6 +279,16 @@ class LedgerMonthTotal(models.Model):
     service_amount = models.DecimalField(max_digits=16, decimal_places=2, default=0)
 
     class Meta:
+        abstract = True
+
+
+class LedgerMonthTotal(MonthFigures):
+    """The roll-up indicators of one unit's own records in one month, kept equal to the records by the actions
+    in the same transaction as every record write (never a nightly job): the roll-up reads whole months here and
+    only a period's partial edge months from the records. One column per key of ``queries.INDICATORS``; keyed
+    by unit id, not path, so moving a unit changes nothing here. Rows that fall back to all zero stay."""
+
+    class Meta:
         verbose_name = "台账月度合计"
         verbose_name_plural = "台账月度合计"
         constraints = [
@@ -294,7 +302,7 @@ class LedgerMonthTotal(models.Model):
         return f"{self.org_unit_id} {self.month:%Y-%m}"
 
 
-class LedgerBranchMonth(models.Model):
+class LedgerBranchMonth(MonthFigures):
     """The roll-up indicators of all the records *below* one unit (its strict descendants, not its own) in one
     month: the sum of ``LedgerMonthTotal`` over the unit's subtree without the unit. Kept for every unit below
     the root (depth ≥ 2; the root has no row, so no single row is written by every record of the tree) by the
@@ -305,28 +313,6 @@ class LedgerBranchMonth(models.Model):
     Keyed by the ancestor: moving a unit (``orgs.actions.move_unit``) moves its subtree's figures from the old
     ancestors' rows to the new ancestors' in the move's own transaction (the hook ``totals.moved``, registered
     through ``fulian.orgs.hooks``), so the rows are always valid and the readers always use them."""
-
-    org_unit = models.ForeignKey(OrgUnit, on_delete=models.CASCADE, related_name="+")
-    month = models.DateField("月份")  # first day of the month
-    records = models.IntegerField("记录数", default=0)
-    training_sessions = models.IntegerField(default=0)
-    training_people = models.IntegerField(default=0)
-    training_person_times = models.IntegerField(default=0)
-    training_recommended = models.IntegerField(default=0)
-    training_employed = models.IntegerField(default=0)
-    activity_count = models.IntegerField(default=0)
-    activity_people = models.IntegerField(default=0)
-    activity_beneficiaries = models.IntegerField(default=0)
-    fair_count = models.IntegerField(default=0)
-    fair_employers = models.IntegerField(default=0)
-    fair_jobs = models.IntegerField(default=0)
-    fair_seekers = models.IntegerField(default=0)
-    fair_agreements = models.IntegerField(default=0)
-    workpoint_count = models.IntegerField(default=0)
-    workpoint_workers = models.IntegerField(default=0)
-    service_count = models.IntegerField(default=0)
-    service_beneficiaries = models.IntegerField(default=0)
-    service_amount = models.DecimalField(max_digits=16, decimal_places=2, default=0)
 
     class Meta:
         verbose_name = "台账下级月度合计"

@@ -57,6 +57,7 @@ from fulian.ledger.queries import INDICATORS  # noqa: E402
 from fulian.orgs.models import Kind, OrgUnit  # noqa: E402
 from fulian.orgs.paths import prefix_length, subtree_range  # noqa: E402
 from fulian.reports import queries  # noqa: E402
+from fulian.reports.views import dashboard_data  # noqa: E402
 from fulian.supervision.models import REPORTED_STATUSES  # noqa: E402
 
 SCALE = os.environ.get("BENCH_SCALE", "province")
@@ -67,27 +68,6 @@ YEAR = int(os.environ.get("BENCH_YEAR", "2025"))  # the generated ledger ends 20
 PASSWORD = "Bench-Reports-2026!"
 TODAY = dt.date.today()
 
-# what the dashboard computes (fulian/reports/views.py: HEADLINE_CODES + CHART_CODES, the trends, overdue)
-HEADLINE = [
-    "coverage_pct",
-    "cadres_total",
-    "training_sessions",
-    "training_person_times",
-    "training_employed",
-    "activity_count",
-    "service_beneficiaries",
-    "tasks_on_time_pct",
-    "cases_received",
-    "cases_closed",
-]
-CHART = ["training_person_times", "training_sessions", "activity_count", "coverage_pct", "cases_received"]
-TREND = [
-    "training_person_times",
-    "training_sessions",
-    "training_employed",
-    "activity_count",
-    "service_beneficiaries",
-]
 TABLE_CODES = [k for k, _, _, _ in INDICATORS] + [
     "units_total",
     "units_established",
@@ -363,44 +343,40 @@ def raw_dashboard(unit: OrgUnit, start, end) -> dict:
 
 
 def service_dashboard(actor, unit: OrgUnit, start, end) -> dict:
-    """The same figures from the statistics service, as the dashboard view asks for them."""
-    table = queries.indicator_table(actor, unit, start, end, HEADLINE + CHART + ["cases_overdue"])
-    shown = [i for i in table.indicators if i.code in HEADLINE]
-    last = queries.compute(unit, start.replace(year=start.year - 1), end.replace(year=end.year - 1), shown)
-    trend = queries.by_month(actor, unit, start, end, TREND)
-    return {"table": table, "last": last, "trend": trend}
+    """The same figures from the statistics service, exactly as the dashboard view asks for them
+    (``fulian.reports.views.dashboard_data``: the charted sources' totals from their table statement, the
+    others' ``compute``, last year's headline, the monthly trend)."""
+    return dashboard_data(actor, unit, start.year, end)
 
 
 def assert_same(actor, unit: OrgUnit, start, end) -> None:
     ours = service_dashboard(actor, unit, start, end)
     theirs = raw_dashboard(unit, start, end)
-    table = ours["table"]
-    for code, value in table.total.values.items():
-        want = theirs["this"]["total"][code]
-        assert queries.plain(value) == queries.plain(want), (unit.name, "total", code, value, want)
-    for row in table.rows:
-        want = theirs["this"]["rows"].get(row.unit.path) if row.unit.pk != unit.pk else None
-        if want is None:
-            continue
-        for code in CHART:
-            value, expected = row.values[code], want[code]
+    for h in ours["headline"]:
+        code = h["code"]
+        want, want_last = theirs["this"]["total"][code], theirs["last"]["total"][code]
+        assert h["value"] == queries.plain(want), (unit.name, "total", code, h["value"], want)
+        assert h["last"] == queries.plain(want_last), (unit.name, "last year", code, h["last"], want_last)
+    want = theirs["this"]["total"]["cases_overdue"]
+    assert ours["cases_overdue"] == queries.plain(want), (unit.name, "overdue", ours["cases_overdue"], want)
+    paths = dict(OrgUnit.objects.filter(pk__in=ours["children"]["ids"]).values_list("pk", "path"))
+    children = OrgUnit.objects.in_bulk(ours["children"]["ids"])
+    for series in ours["children"]["series"]:
+        code = series["code"]
+        for pk, value in zip(ours["children"]["ids"], series["values"], strict=True):
+            if paths[pk] not in theirs["this"]["rows"]:
+                continue  # nothing at all below this child in the raw SQL
+            expected = theirs["this"]["rows"][paths[pk]][code]
             if code.startswith("cases_"):
-                expected = suppress(expected, row.unit)
-            assert queries.plain(value) == queries.plain(expected), (row.label, code, value, expected)
-    for code, value in ours["last"].items():
-        want = theirs["last"]["total"][code]
-        assert queries.plain(value) == queries.plain(want), (unit.name, "last year", code, value, want)
+                expected = suppress(expected, children[pk])
+            assert value == queries.plain(expected), (children[pk].name, code, value, expected)
     months = theirs["this"]["months"]
-    for first, values in ours["trend"]:
-        for code in TREND:
+    for series in ours["trend"]["series"]:
+        code = series["code"]
+        for label, value in zip(ours["trend"]["months"], series["values"], strict=True):
+            first = dt.date(int(label[:4]), int(label[5:]), 1)
             want = months.get(first, {}).get(code, 0)
-            assert queries.plain(values[code]) == queries.plain(want), (
-                unit.name,
-                first,
-                code,
-                values[code],
-                want,
-            )
+            assert value == queries.plain(want), (unit.name, first, code, value, want)
 
 
 # --- HTTP ------------------------------------------------------------------------------------------------

@@ -52,14 +52,22 @@ class _UnitIn(Func):
 
 def whole_tree(unit: OrgUnit) -> bool:
     """Whether ``unit``'s subtree is every unit of the database (the only root): then no unit filter is needed
-    and the time range alone is read (index ``case_created_stats``). One small query, roots only."""
-    return (
-        unit.parent_id is None
-        and not OrgUnit.objects.filter(parent__isnull=True).exclude(pk=unit.pk).exists()
-    )
+    and the time range alone is read (index ``case_created_stats``). One small query, roots only, once per unit
+    object (a request asks several sources about the same unit; the answer is kept on it)."""
+    if unit.parent_id is not None:
+        return False
+    known = unit.__dict__.get(WHOLE_TREE_ATTR)
+    if known is None:
+        known = not OrgUnit.objects.filter(parent__isnull=True).exclude(pk=unit.pk).exists()
+        unit.__dict__[WHOLE_TREE_ATTR] = known
+    return known
 
 
-def _in_subtree(unit: OrgUnit) -> Q | _UnitIn:
+WHOLE_TREE_ATTR = "_stats_whole_tree"  # shared with fulian.orgs.indicators._whole_tree
+
+
+def in_subtree(unit: OrgUnit) -> Q | _UnitIn:
+    """The cases of ``unit``'s subtree: no condition for the only root, else the units probed one by one."""
     if whole_tree(unit):
         return Q()
     return _UnitIn(F("org_unit_id"), Subquery(OrgUnit.objects.under(unit).order_by().values("pk")))
@@ -82,7 +90,7 @@ def _parts(unit: OrgUnit, start: dt.date, end: dt.date, codes: list[str], group)
     """case_statistics' cases (registered in the period, not drafts) with its aggregates for the period codes,
     and — a second SELECT of the same statement — the open cases overdue now, whenever they were registered
     (cases_overdue): each part through its own index (registration time; state and deadlines)."""
-    cases = Case.objects.filter(_in_subtree(unit)).exclude(state=State.DRAFT)
+    cases = Case.objects.filter(in_subtree(unit)).exclude(state=State.DRAFT)
     zero = {code: Value(0) for code in ALL_CODES}
     parts = []
     period = _period_aggs(codes)

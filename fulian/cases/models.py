@@ -263,6 +263,22 @@ class Case(models.Model):
                 condition=Q(state__in=OPEN_STATES),
                 name="case_open_deadlines",
             ),
+            # the dashboard's overdue red list (fulian/reports/redlists.py): open cases in its order (highest
+            # risk, earliest handling deadline), with what the overdue test and the subtree need, so the top
+            # rows are read from the front of the index instead of sorting every overdue case of a province
+            models.Index(
+                fields=[
+                    "-risk",
+                    "handling_due",
+                    "id",
+                    "org_unit",
+                    "first_contact_due",
+                    "first_contact_at",
+                    "paused_since",
+                ],
+                condition=Q(state__in=OPEN_STATES),
+                name="case_open_risk_due",
+            ),
         ]
         constraints = [
             models.UniqueConstraint(

@@ -90,11 +90,15 @@ def _cadre_aggs(codes: list[str]) -> dict:
 
 
 def _whole_tree(unit: OrgUnit) -> bool:
-    """Whether ``unit``'s subtree is every unit of the database (the only root: no unit filter needed)."""
-    return (
-        unit.parent_id is None
-        and not OrgUnit.objects.filter(parent__isnull=True).exclude(pk=unit.pk).exists()
-    )
+    """Whether ``unit``'s subtree is every unit of the database (the only root: no unit filter needed); asked
+    once per unit object, as ``fulian.cases.indicators.whole_tree`` (the same answer kept on the unit)."""
+    if unit.parent_id is not None:
+        return False
+    known = unit.__dict__.get("_stats_whole_tree")
+    if known is None:
+        known = not OrgUnit.objects.filter(parent__isnull=True).exclude(pk=unit.pk).exists()
+        unit.__dict__["_stats_whole_tree"] = known
+    return known
 
 
 def _cadres_of(unit: OrgUnit):
@@ -153,7 +157,7 @@ def _cadre_by_child(unit: OrgUnit, start: dt.date, end: dt.date, codes: list[str
     return _cadre_table(unit, start, end, codes)[0]
 
 
-CADRES = Source("orgs.cadre_stats", _cadre_compute, _cadre_by_child, table=_cadre_table)
+CADRES = Source("orgs.cadre_stats", _cadre_compute, _cadre_by_child, table=_cadre_table, period_free=True)
 
 register(
     "cadres_total", "妇联干部总数", "人", module="orgs", source=CADRES, rollup=LATEST, cap=Cap.VIEW_CADRES

@@ -7,12 +7,13 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db.models import BooleanField, Count, ExpressionWrapper, Q, QuerySet
 from django.utils import timezone
 
 from fulian.accounts.roles import Cap
 from fulian.accounts.scope import scope_for
-from fulian.cases.queries import CaseFilter, cases_of
+from fulian.cases.indicators import in_subtree
+from fulian.cases.models import Case, overdue_condition
 from fulian.orgs.models import HomeKind, OrgUnit, WomensHome
 
 from .queries import VILLAGE_KINDS
@@ -34,14 +35,23 @@ class OverdueCase:
 
 
 def overdue_cases(actor, unit: OrgUnit, limit: int = 20) -> list[OverdueCase] | None:
-    """Open cases under ``unit`` past a deadline, as the actor's case list filters them (``cases_of`` with
-    ``overdue``), the highest risk and the longest overdue first. None when the actor holds no VIEW_CASES over
-    ``unit`` (the list is not shown at all). One query."""
+    """Open cases under ``unit`` past a deadline, the highest risk and the longest overdue first. None when the
+    actor holds no VIEW_CASES over ``unit`` (the list is not shown at all). One query.
+
+    These are the cases the actor's case list shows with ``overdue`` (``cases_of(actor, CaseFilter(unit=unit,
+    state="open", overdue=True))``): holding VIEW_CASES over ``unit`` the actor sees every case of its subtree,
+    and that list keeps only the subtree. So the scope is the subtree itself, and the rows come straight from the
+    front of the partial index ``case_open_risk_due`` (open cases by risk, handling deadline, id; with their
+    unit and deadlines): at the province the first ~20 index entries that are overdue, not a sort of every
+    overdue case. Below the root the subtree's units are probed (``org_unit_id = ANY(ARRAY(…))``)."""
     if not scope_for(actor, Cap.VIEW_CASES).contains(unit):
         return None
     now = timezone.now()
-    qs = cases_of(actor, CaseFilter(unit=unit, state="open", overdue=True)).order_by(
-        "-risk", "handling_due", "id"
+    qs = (
+        Case.objects.filter(in_subtree(unit))
+        .filter(overdue_condition(now))
+        .select_related("org_unit", "category", "subcategory")
+        .order_by("-risk", "handling_due", "id")
     )
     out = []
     for case in qs[:limit]:
@@ -73,7 +83,10 @@ HOME_KINDS = (HomeKind.WOMEN, HomeKind.BOTH)
 
 
 def _villages(unit: OrgUnit, day: dt.date) -> QuerySet[OrgUnit]:
-    has_home = Exists(WomensHome.objects.filter(org_unit=OuterRef("pk"), kind__in=HOME_KINDS))
+    # ``id IN (the homes' units)``, not a correlated EXISTS: the homes are read once into a hash and each village
+    # probes it (the counts below use the flag three times; an EXISTS ran once per village and use)
+    homes = WomensHome.objects.filter(kind__in=HOME_KINDS).order_by().values("org_unit_id")
+    has_home = ExpressionWrapper(Q(pk__in=homes), output_field=BooleanField())
     return (
         OrgUnit.objects.under(unit).active_on(day).filter(kind__in=VILLAGE_KINDS).annotate(has_home=has_home)
     )

@@ -42,6 +42,9 @@ class Source:
     by_child: Callable[[OrgUnit, dt.date, dt.date, list[str]], dict[str, dict[int, Value]]]
     table: Callable[[OrgUnit, dt.date, dt.date, list[str]], tuple[dict, dict]] | None = None
     by_month: Callable[[OrgUnit, dt.date, dt.date, list[str]], dict[dt.date, dict[str, Value]]] | None = None
+    # True when ``compute`` does not depend on the period at all (a stock counted as it is now, such as the
+    # cadres): a page asking for two periods may reuse one answer for both instead of asking twice
+    period_free: bool = False
 
 
 @dataclass(frozen=True)

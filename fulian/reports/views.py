@@ -55,12 +55,24 @@ TREND_CODES = [
 def dashboard_data(actor, unit, year: int, today: dt.date) -> dict:
     """Everything the dashboard shows, as plain JSON-able data (the page embeds it for the charts)."""
     start, end = dt.date(year, 1, 1), min(dt.date(year, 12, 31), today)
-    # the headline figures are totals only (one query per source); rows per child unit only for the charts
-    figures = {i.code: i for i in queries.visible_indicators(actor, unit, HEADLINE_CODES + ["cases_overdue"])}
+    figures = {
+        i.code: i
+        for i in queries.visible_indicators(actor, unit, HEADLINE_CODES + CHART_CODES + ["cases_overdue"])
+    }
     headline = [figures[c] for c in HEADLINE_CODES if c in figures]
-    now = queries.compute(unit, start, end, list(figures.values()))
-    last = queries.compute(unit, *same_period_last_year(start, end), headline)
-    table = queries.indicator_table(actor, unit, start, end, CHART_CODES)
+    # The bars' sources (ledger, tree, cases) give their rows and their totals from one statement
+    # (``Source.table``): the headline figures of those sources are asked for in that same statement, so each
+    # is not counted a second time by ``compute``. Only the other sources (cadres, tasks) run ``compute``.
+    charted = {figures[c].source for c in CHART_CODES if c in figures}
+    table = queries.indicator_table(
+        actor, unit, start, end, [c for c in figures if figures[c].source in charted]
+    )
+    now = dict(table.total.values)
+    now.update(queries.compute(unit, start, end, [i for i in figures.values() if i.source not in charted]))
+    # last year: a period-free source (the cadres, counted as they are now) has last year's answer already
+    again = [i for i in headline if not i.source.period_free]
+    last = {i.code: now[i.code] for i in headline if i.source.period_free}
+    last.update(queries.compute(unit, *same_period_last_year(start, end), again))
     shown = {i.code: i for i in table.indicators}
     children = [r for r in table.rows if r.unit.pk != unit.pk]
     visible = {i.code for i in queries.visible_indicators(actor, unit, TREND_CODES)}

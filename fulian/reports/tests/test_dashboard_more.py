@@ -73,6 +73,30 @@ def test_overdue_cases_are_listed_by_number_category_and_days_within_the_scope(c
     assert 'id="overdue-cases"' not in staff and a1.number not in staff and b.number not in staff
 
 
+def test_the_red_list_is_the_case_lists_overdue_filter_read_from_the_subtree(cast, data):
+    """redlists.overdue_cases reads the subtree directly (index case_open_risk_due): for an actor holding
+    VIEW_CASES over the unit that is exactly what the case list shows with 逾期 (cases_of … overdue=True)."""
+    from fulian.cases.queries import CaseFilter, cases_of
+    from fulian.reports import redlists
+
+    make_overdue(data.case_a1, first_contact_days=3)
+    make_overdue(data.case_b, handling_days=5)
+    Case.objects.filter(pk=data.case_b.pk).update(risk=3)
+    for user, unit in (
+        (cast.users.county_leader, cast.county),
+        (cast.users.a_leader, cast.town_a),
+        (cast.users.b_leader, cast.town_b),
+    ):
+        listed = cases_of(user, CaseFilter(unit=unit, state="open", overdue=True))
+        ours = redlists.overdue_cases(user, unit)
+        assert {c.pk for c in ours} == set(listed.values_list("pk", flat=True)) != set()
+    assert [c.pk for c in redlists.overdue_cases(cast.users.county_leader, cast.county)] == [
+        data.case_b.pk,
+        data.case_a1.pk,
+    ]  # the highest risk first
+    assert redlists.overdue_cases(cast.users.a_staff, cast.county) is None  # no VIEW_CASES over the county
+
+
 def test_an_escalated_overdue_case_is_marked_and_a_case_in_time_is_not_listed(cast, data, login):
     make_overdue(data.case_a1, first_contact_days=1)
     assert case_actions.escalate_overdue() == 1

@@ -16,7 +16,7 @@ from fulian.reports import queries, registry
 COMPUTE = {
     "orgs.tree_overview": 1,
     "orgs.cadre_stats": 2,
-    "ledger.rollup": 2,
+    "ledger.rollup": 1,  # the roll-up statement (no freshness check of the branch rows any more)
     "supervision.assignments": 1,
     "cases.statistics": 2,
     "cases.repeats": 1,
@@ -33,14 +33,22 @@ def counted(call) -> int:
     return len(ctx)
 
 
+def fresh(unit):
+    return type(unit).objects.get(pk=unit.pk)
+
+
 def measure(leader, county, start, end):
     codes = [i.code for i in registry.all_indicators()]
-    per_source = {
-        source.name: counted(lambda s=source, c=group: s.compute(county, start, end, c))
-        for source, group in registry.by_source(codes).items()
-    }
-    table = counted(lambda: queries.indicator_table(leader, county, start, end))
-    months = counted(lambda: queries.by_month(leader, county, start, end))
+    # each source on a fresh copy of the unit: the roots' "is this the whole tree" answer is kept on the unit
+    # object and shared by the sources of one request, so that only the first source to ask pays for it
+    per_source = {}
+    for source, group in registry.by_source(codes).items():
+        unit = fresh(county)
+        per_source[source.name] = counted(lambda s=source, c=group, u=unit: s.compute(u, start, end, c))
+    unit = fresh(county)
+    table = counted(lambda: queries.indicator_table(leader, unit, start, end))
+    unit = fresh(county)
+    months = counted(lambda: queries.by_month(leader, unit, start, end))
     return per_source, table, months
 
 

@@ -74,7 +74,9 @@ def dashboard_data(actor, unit, year: int, today: dt.date) -> dict:
     last = {i.code: now[i.code] for i in headline if i.source.period_free}
     last.update(queries.compute(unit, *same_period_last_year(start, end), again))
     shown = {i.code: i for i in table.indicators}
-    children = [r for r in table.rows if r.unit.pk != unit.pk]
+    # the child units and, when the unit has figures of its own, its "本级" row (first, without a drill-down
+    # link): the bars then add up to the headline, as the .xlsx table and the Word appendix do
+    children = table.rows
     visible = {i.code for i in queries.visible_indicators(actor, unit, TREND_CODES)}
     trend_codes = [c for c in TREND_CODES if c in visible]
     trend = queries.by_month(actor, unit, start, end, trend_codes) if trend_codes else []
@@ -87,7 +89,12 @@ def dashboard_data(actor, unit, year: int, today: dt.date) -> dict:
         "children": {
             "ids": [r.unit.pk for r in children],
             "labels": [r.label for r in children],
-            "urls": [reverse("reports:dashboard", args=[r.unit.pk]) + f"?year={year}" for r in children],
+            "urls": [
+                ""
+                if r.unit.pk == unit.pk
+                else reverse("reports:dashboard", args=[r.unit.pk]) + f"?year={year}"
+                for r in children
+            ],
             "series": [
                 {
                     "code": c,

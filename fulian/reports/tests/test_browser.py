@@ -163,9 +163,8 @@ def check_headline(page, figures: SimpleNamespace, expected: tuple[int, int, int
 
 def page_children_table(page, figures: SimpleNamespace) -> tuple[list[str], dict[str, list[str]]]:
     """The dashboard's 分单位数据表 (opened like a reader opens it): its column headers and {unit: [cells]},
-    checked against the service's by-child-unit table: every child unit, with the service's numbers. (Today the
-    page leaves out the unit's own row — "(本级)" in the .xlsx and the API — so a township's own training is in
-    its headline but in no row of its page; a page that shows it too passes.)"""
+    checked against the service's by-child-unit table: every child unit, and the unit's own "(本级)" row where it
+    has charted figures of its own (as in the .xlsx and the API), with the service's numbers."""
     page.locator("#children-table summary").click()
     table = page.locator("#children-table table")
     headers = [h.strip() for h in table.locator("thead th").all_inner_texts()][1:]
@@ -216,8 +215,9 @@ def test_county_leader_dashboard_drill_down_summary_and_table_agree(
         expect(page.locator("h1")).to_have_text(f"甲镇妇联 {year}年工作看板")
         check_headline(page, town_a, ledger.town_a)
         _, a_rows = page_children_table(page, town_a)
-        assert {"甲一村", "甲二村"} <= set(a_rows), a_rows
-        assert set(town_a.rows) == {"甲镇妇联(本级)", "甲一村", "甲二村"}
+        # township A's own training is on its page too, in a row without a drill-down link: the rows add up
+        assert set(a_rows) == set(town_a.rows) == {"甲镇妇联(本级)", "甲一村", "甲二村"}, a_rows
+        expect(page.locator("#children-table th", has_text="甲镇妇联(本级)").locator("a")).to_have_count(0)
 
         # 3. back at the county: the year's 工作总结 as Word — its sentence says the service's numbers
         page.go_back()

@@ -22,8 +22,10 @@ Run alone (``python bench/_intake_load.py`` with FULIAN_DATABASE_URL on a Postgr
 city (BENCH_FACTOR, default 0.2) if absent and runs only the intake load, with two same-run baselines (the raw
 single-row INSERT rate of one connection; the same load with 1 client). ``--cpu``: CPU per intake instead
 (Python and the PostgreSQL backend, robust to other jobs on the machine); with BENCH_AUDIT_CEILING=1 also the
-audit log's ceiling (one chain against the lanes, transactions holding the head 5 ms). Used for
-docs/performance.md "Intake throughput (session 8)".
+audit log's ceiling (one chain against the lanes, transactions holding the head 5 ms). With
+FULIAN_DB_PREPARED_STATEMENTS=1 in the environment the in-process client and gunicorn both use PostgreSQL
+server-side binding with prepared statements. ``bench/prof_intake.py`` shows where one intake's CPU goes. Used
+for docs/performance.md "Intake throughput (session 8)".
 """
 
 from __future__ import annotations
@@ -622,6 +624,12 @@ def audit_ceiling(threads: int = 8, seconds: float = 4.0, hold_ms: float = 5.0) 
     }
 
 
+def _prepared() -> bool:
+    """Whether FULIAN_DB_PREPARED_STATEMENTS is on (server-side binding + prepared statements; gunicorn inherits
+    the environment)."""
+    return bool(settings.DATABASES["default"].get("OPTIONS", {}).get("prepare_threshold"))
+
+
 def main() -> None:
     """Only the intake load against a small city (``python bench/_intake_load.py`` with FULIAN_DATABASE_URL set to
     a PostgreSQL database; BENCH_FACTOR, default 0.2, sizes the city). Also measures two same-run baselines: one
@@ -662,12 +670,15 @@ def main() -> None:
             text=True,
             timeout=120,
         ).stdout.strip()
-        document = {"cpu_per_intake": cpu_per_intake(units, token)}
+        document = {"cpu_per_intake": cpu_per_intake(units, token), "prepared_statements": _prepared()}
         if os.environ.get("BENCH_AUDIT_CEILING", "0") != "0":
             document["audit_ceiling"] = audit_ceiling()
         json.dump(document, sys.stdout, ensure_ascii=False, indent=1)
         return
-    document: dict = {"raw_insert_per_second_1_client": raw_insert_rate()}
+    document: dict = {
+        "raw_insert_per_second_1_client": raw_insert_rate(),
+        "prepared_statements": _prepared(),
+    }
     clients, intakes, profiled = CLIENTS, INTAKES, PROFILE_INTAKES
     if os.environ.get("BENCH_BASELINE_N1", "1") != "0":
         CLIENTS, INTAKES, PROFILE_INTAKES = 1, min(INTAKES, 300), 0

@@ -164,13 +164,13 @@ def check_risk_items(keys: Iterable[str]) -> list[str]:
     return [k for k in RISK_KEYS if k in keys]
 
 
-def suggest_risk(keys: Iterable[str], account: str = "") -> int:
+def suggest_risk(keys: Iterable[str], account: str = "", *, found: list[str] | None = None) -> int:
     """The suggested level: any weight-3 item or three weight-1 items → 高危; one or two items, or danger words
-    in the account → 较高; nothing → 一般."""
+    in the account → 较高; nothing → 一般. ``found``: ``danger_words(account)`` if the caller has it already."""
     keys = check_risk_items(keys)
     if any(_WEIGHTS[k] >= 3 for k in keys) or sum(_WEIGHTS[k] for k in keys) >= 3:
         return HIGH
-    if keys or danger_words(account):
+    if keys or (found if found is not None else danger_words(account)):
         return ELEVATED
     return NORMAL
 

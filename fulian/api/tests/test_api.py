@@ -21,11 +21,11 @@ from fulian.orgs.models import Cadre, Education, Kind, Position
 CONFLICT_MESSAGE = ConflictError.message
 
 # Pinned query counts for the list endpoints (see test_*_query_count_is_fixed).
-# token lookup + memberships + COUNT(*) for the paginator + the page itself.
-UNIT_LIST_QUERIES = 4
-CADRE_LIST_QUERIES = 4
-# token lookup + memberships
-ME_QUERIES = 2
+# the token with its user and memberships (one statement) + COUNT(*) for the paginator + the page itself.
+UNIT_LIST_QUERIES = 3
+CADRE_LIST_QUERIES = 3
+# the token with its user and memberships (one statement)
+ME_QUERIES = 1
 
 
 def bearer(user) -> APIClient:

@@ -17,12 +17,13 @@ from fulian.orgs.actions import ConflictError
 
 from .builders import activity, training
 
-# token lookup + memberships + COUNT(*) for the paginator + the page + the tags of the page (one prefetch)
-RECORD_LIST_QUERIES = 5
-# token lookup + memberships + COUNT(*) + the page
-TAG_LIST_QUERIES = 4
-# token lookup + memberships + the roll-up's GROUP BY + the child units
-ROLLUP_QUERIES = 4
+# the token with its user and memberships (one statement, fulian/api/auth.py) + COUNT(*) for the paginator +
+# the page + the tags of the page (one prefetch)
+RECORD_LIST_QUERIES = 4
+# the token with its user and memberships + COUNT(*) + the page
+TAG_LIST_QUERIES = 3
+# the token with its user and memberships + the roll-up's GROUP BY + the child units
+ROLLUP_QUERIES = 3
 
 RECORDS = "/api/v1/ledger/records/"
 ROLLUP = "/api/v1/ledger/rollup/"

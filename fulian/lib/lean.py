@@ -1,0 +1,103 @@
+"""Lean reads for the API's hot path: one hand-written SELECT whose rows become model instances with the same
+values an ORM query would give (``Model.from_db`` after the backend's and the fields' converters), without the
+ORM's per-query SQL compilation — the largest single cost of a request that runs a dozen small statements.
+
+Only for fixed statements read on every request (token + user + memberships, the intake's unit); the column
+lists come from the models' metadata, built once per process per database vendor (immutable within a deploy)."""
+
+from __future__ import annotations
+
+from functools import cache
+
+from django.db import connections
+
+
+@cache
+def _layout(model, vendor: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    fields = model._meta.concrete_fields
+    return tuple(f.attname for f in fields), tuple(f.column for f in fields)
+
+
+def columns(model, alias: str, using: str = "default") -> str:
+    """``alias."col1", alias."col2", …`` — every concrete column of ``model`` in field order."""
+    return _columns_sql(model, alias, connections[using].vendor)
+
+
+@cache
+def _columns_sql(model, alias: str, vendor: str) -> str:
+    return ", ".join(f'{alias}."{c}"' for c in _layout(model, vendor)[1])
+
+
+def _converters(model, using: str) -> tuple:
+    connection = connections[using]
+    return _converters_for(model, connection.vendor, using)
+
+
+@cache
+def _converters_for(model, vendor: str, using: str) -> tuple:
+    connection = connections[using]
+    table = model._meta.db_table
+    out = []
+    for i, f in enumerate(model._meta.concrete_fields):
+        col = f.get_col(table)
+        convs = connection.ops.get_db_converters(col) + f.get_db_converters(connection)
+        if convs:
+            out.append((i, col, tuple(convs)))
+    return tuple(out)
+
+
+def build(model, row, start: int = 0, using: str = "default"):
+    """The instance of ``model`` from ``row[start:]`` (laid out as ``columns(model, …)``), or None when its
+    primary key is NULL (the missing side of a LEFT JOIN); and the index after its columns."""
+    connection = connections[using]
+    names = _layout(model, connection.vendor)[0]
+    end = start + len(names)
+    values = list(row[start:end])
+    if values[0] is None:
+        return None, end
+    for i, col, convs in _converters(model, using):
+        value = values[i]
+        for conv in convs:
+            value = conv(value, col, connection)
+        values[i] = value
+    return model.from_db(using, names, values), end
+
+
+def insert(obj, using: str = "default") -> None:
+    """``obj.save(force_insert=True)`` for a new row of an append-only model (no primary key yet) in one
+    hand-written INSERT: each field's value prepared exactly as the ORM prepares it (``pre_save`` — e.g.
+    ``auto_now_add`` — then ``get_db_prep_save``), the key read back; the statement's text is built once per
+    model. A model with ``pre_save``/``post_save`` receivers, or a row that already has a key, goes through
+    ``save()`` instead, so no signal is ever skipped."""
+    from django.db.models.signals import post_save, pre_save
+
+    model = type(obj)
+    if obj.pk is not None or pre_save.has_listeners(model) or post_save.has_listeners(model):
+        obj.save(force_insert=True, using=using)
+        return
+    connection = connections[using]
+    fields, sql, returning = _insert_plan(model, connection.vendor, using)
+    params = [f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        if returning:
+            pk = cursor.fetchone()[0]
+        else:
+            pk = connection.ops.last_insert_id(cursor, model._meta.db_table, model._meta.pk.column)
+    obj.pk = pk
+    obj._state.adding = False
+    obj._state.db = using
+
+
+@cache
+def _insert_plan(model, vendor: str, using: str):
+    connection = connections[using]
+    q = connection.ops.quote_name
+    pk = model._meta.pk
+    fields = tuple(f for f in model._meta.concrete_fields if f is not pk)
+    returning = connection.features.can_return_columns_from_insert
+    sql = (
+        f"INSERT INTO {q(model._meta.db_table)} ({', '.join(q(f.column) for f in fields)}) "  # noqa: S608
+        f"VALUES ({', '.join(['%s'] * len(fields))})" + (f" RETURNING {q(pk.column)}" if returning else "")
+    )
+    return fields, sql, returning

@@ -127,6 +127,21 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "timeout": 20,
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
+else:  # PostgreSQL
+    _pg: dict = {}
+    if not env_bool("FULIAN_DB_JIT"):
+        # JIT compilation pays off for long analytic scans, not for this workload: it starts on a statement's
+        # estimated cost, and a province-wide statistic then spends ~2 s compiling before it reads a row
+        # (docs/performance.md, "Reports at province scale"). Off unless FULIAN_DB_JIT=1.
+        _pg["options"] = "-c jit=off"
+    if env_bool("FULIAN_DB_PREPARED_STATEMENTS"):
+        # parameters bound on the server and statements run 5 times prepared on the connection — the server
+        # skips parsing and planning them, psycopg skips quoting the values (an API intake: -25 % CPU, see
+        # docs/performance.md "Intake throughput"). Opt-in: server-side binding rejects a few query shapes (the
+        # same parameterised expression in SELECT and GROUP BY) and needs a pooler that handles prepared
+        # statements.
+        _pg.update(server_side_binding=True, prepare_threshold=5)
+    DATABASES["default"]["OPTIONS"] = _pg
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"

@@ -42,6 +42,7 @@ import django  # noqa: E402
 
 django.setup()
 
+from _measure import log, percentile, raw  # noqa: E402 (the other suites' helpers, one copy)
 from django.conf import settings  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
@@ -81,26 +82,8 @@ TABLE_CODES = [k for k, _, _, _ in INDICATORS] + [
 ]
 
 
-def log(message: str) -> None:
-    print(f"[{connection.vendor}] {message}", file=sys.stderr, flush=True)
-
-
-def percentile(samples: list[float], q: float) -> float:
-    ordered = sorted(samples)
-    pos = (len(ordered) - 1) * q
-    low = int(pos)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (pos - low)
-
-
 def summary(samples: list[float]) -> dict:
     return {"median": round(statistics.median(samples), 2), "p95": round(percentile(samples, 0.95), 2)}
-
-
-def raw(sql: str, params=()) -> list[tuple]:
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.fetchall()
 
 
 # --- the data set -----------------------------------------------------------------------------------------

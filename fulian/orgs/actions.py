@@ -28,6 +28,20 @@ class ConflictError(Exception):
         return self.message
 
 
+def save_versioned(obj, expected_version: int, **changes):
+    """Optimistic update of ``obj`` (a model with ``version`` and ``updated_at``): apply ``changes`` only if
+    nobody saved it since ``expected_version`` was read, else ConflictError; returns it reloaded."""
+    updated = (
+        type(obj)
+        ._default_manager.filter(pk=obj.pk, version=expected_version)
+        .update(**changes, version=F("version") + 1, updated_at=timezone.now())
+    )
+    if not updated:
+        raise ConflictError()
+    obj.refresh_from_db()
+    return obj
+
+
 def _require(actor, cap: Cap, unit: OrgUnit) -> None:
     if actor is None:  # the system itself (seed, migrations of data)
         return

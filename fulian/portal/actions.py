@@ -24,7 +24,7 @@ from fulian.accounts.scope import memberships_of, scope_for
 from fulian.audit.actions import Where, record
 from fulian.files.actions import PreparedUpload, save_prepared
 from fulian.notify.actions import notify
-from fulian.orgs.actions import ConflictError
+from fulian.orgs.actions import ConflictError, save_versioned
 from fulian.orgs.models import OrgUnit
 from fulian.throttle import limits
 from fulian.throttle.limits import RateLimited
@@ -145,13 +145,7 @@ def _clean_item(title: str, body: str, category: str, period: str, next_due: dt.
 
 
 def _save_item(item: DisclosureItem, expected_version: int, **changes) -> DisclosureItem:
-    updated = DisclosureItem.objects.filter(pk=item.pk, version=expected_version).update(
-        **changes, version=F("version") + 1, updated_at=timezone.now()
-    )
-    if not updated:
-        raise ConflictError()
-    item.refresh_from_db()
-    return item
+    return save_versioned(item, expected_version, **changes)
 
 
 @transaction.atomic
@@ -536,13 +530,7 @@ def create_commitment(
 
 
 def _save_commitment(c: Commitment, expected_version: int, **changes) -> Commitment:
-    updated = Commitment.objects.filter(pk=c.pk, version=expected_version).update(
-        **changes, version=F("version") + 1, updated_at=timezone.now()
-    )
-    if not updated:
-        raise ConflictError()
-    c.refresh_from_db()
-    return c
+    return save_versioned(c, expected_version, **changes)
 
 
 @transaction.atomic

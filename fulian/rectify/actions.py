@@ -25,7 +25,7 @@ from fulian.accounts.scope import scope_for
 from fulian.audit.actions import Where, record
 from fulian.files.actions import PreparedUpload, save_prepared
 from fulian.notify.actions import notify
-from fulian.orgs.actions import ConflictError
+from fulian.orgs.actions import ConflictError, save_versioned
 from fulian.orgs.models import OrgUnit
 from fulian.orgs.paths import is_within
 
@@ -107,13 +107,7 @@ def _event(m: Measure, actor, kind: str, *, text: str = "", detail: dict | None 
 
 def _save(m: Measure, expected_version: int, **changes) -> Measure:
     """Optimistic update: only if nobody saved the measure since ``expected_version`` was read."""
-    updated = Measure.objects.filter(pk=m.pk, version=expected_version).update(
-        **changes, version=F("version") + 1, updated_at=timezone.now()
-    )
-    if not updated:
-        raise ConflictError()
-    m.refresh_from_db()
-    return m
+    return save_versioned(m, expected_version, **changes)
 
 
 def _url(problem: Problem) -> str:

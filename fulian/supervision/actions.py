@@ -7,7 +7,6 @@ from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
 
@@ -17,7 +16,7 @@ from fulian.accounts.scope import memberships_of, scope_for
 from fulian.audit.actions import Where, record
 from fulian.files.actions import PreparedUpload, delete_stored, save_prepared
 from fulian.notify.actions import notify
-from fulian.orgs.actions import ConflictError
+from fulian.orgs.actions import ConflictError, save_versioned
 from fulian.orgs.models import OrgUnit
 from fulian.orgs.paths import is_within
 
@@ -203,13 +202,7 @@ def _require_submit(actor, a: Assignment) -> None:
 
 
 def _save(a: Assignment, expected_version: int, **changes) -> Assignment:
-    updated = Assignment.objects.filter(pk=a.pk, version=expected_version).update(
-        **changes, version=F("version") + 1, updated_at=timezone.now()
-    )
-    if not updated:
-        raise ConflictError()
-    a.refresh_from_db()
-    return a
+    return save_versioned(a, expected_version, **changes)
 
 
 def _event(a: Assignment, actor, kind: str, *, reason: str = "", late: bool = False, detail=None) -> None:

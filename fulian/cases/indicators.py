@@ -6,30 +6,26 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.db import connection
 from django.db.models import BooleanField, Count, F, Func, Q, Subquery, Value
 from django.db.models.functions import Substr, TruncMonth
 from django.utils import timezone
 
 from fulian.accounts.roles import Cap
+from fulian.orgs import statsql
 from fulian.orgs.models import OrgUnit
 from fulian.orgs.paths import prefix_length
-from fulian.orgs.queries import children_of
 from fulian.reports.registry import LATEST, Source, month_of, months, register
 
-from .models import Case, State, overdue_condition
-from .queries import stat_aggregates, suppress
+from .models import OPEN_STATES, Case, State
+from .queries import suppress
 
 PERIOD_CODES = {"cases_received": "received", "cases_closed": "closed"}
 ALL_CODES = [*PERIOD_CODES, "cases_overdue"]  # one column order for both parts of the UNION
 
 
 def _bounds(start: dt.date, end: dt.date) -> Q:
-    """Registered in [start, end] (dates in the current time zone) as a range on ``created_at`` itself, which
-    an index can serve (``created_at__date`` converts every row)."""
-    tz = timezone.get_current_timezone()
-    low = dt.datetime.combine(start, dt.time.min, tzinfo=tz)
-    high = dt.datetime.combine(end + dt.timedelta(days=1), dt.time.min, tzinfo=tz)
+    """Registered in [start, end] (dates in the current time zone): a range on ``created_at`` itself."""
+    low, high = statsql.day_range(start, end)
     return Q(created_at__gte=low, created_at__lt=high)
 
 
@@ -50,79 +46,85 @@ class _UnitIn(Func):
         )
 
 
-def whole_tree(unit: OrgUnit) -> bool:
-    """Whether ``unit``'s subtree is every unit of the database (the only root): then no unit filter is needed
-    and the time range alone is read (index ``case_created_stats``). One small query, roots only, once per unit
-    object (a request asks several sources about the same unit; the answer is kept on it)."""
-    if unit.parent_id is not None:
-        return False
-    known = unit.__dict__.get(WHOLE_TREE_ATTR)
-    if known is None:
-        known = not OrgUnit.objects.filter(parent__isnull=True).exclude(pk=unit.pk).exists()
-        unit.__dict__[WHOLE_TREE_ATTR] = known
-    return known
-
-
-WHOLE_TREE_ATTR = "_stats_whole_tree"  # shared with fulian.orgs.indicators._whole_tree
-
-
 def in_subtree(unit: OrgUnit) -> Q | _UnitIn:
     """The cases of ``unit``'s subtree: no condition for the only root, else the units probed one by one."""
-    if whole_tree(unit):
+    if statsql.whole_tree(unit):
         return Q()
     return _UnitIn(F("org_unit_id"), Subquery(OrgUnit.objects.under(unit).order_by().values("pk")))
 
 
-def _period_aggs(codes: list[str]) -> dict:
-    stats = stat_aggregates()
-    aggs = {}
-    for code, key in PERIOD_CODES.items():
-        if code in codes:
-            condition = stats[key].filter  # Django wraps an aggregate's filter: take its Q back
-            condition = getattr(condition, "condition", condition)
-            # a count of created_at (never null), not of the id, which no statistics index holds: an
-            # index-only scan can answer it
-            aggs[code] = Count("created_at", filter=condition) if condition else Count("created_at")
-    return aggs
+CASES_TABLE = Case._meta.db_table
+_OPEN = ", ".join(f"'{state}'" for state in OPEN_STATES)
 
 
-def _parts(unit: OrgUnit, start: dt.date, end: dt.date, codes: list[str], group) -> list:
-    """case_statistics' cases (registered in the period, not drafts) with its aggregates for the period codes,
+def subtree_sql(unit: OrgUnit) -> tuple[str, list]:
+    """``in_subtree`` as SQL on the alias ``c``: TRUE for the only root, else the units probed one by one."""
+    if statsql.whole_tree(unit):
+        return "1 = 1", []
+    return statsql.ids_in("c.org_unit_id", unit, array=True)
+
+
+def overdue_sql(now: dt.datetime) -> tuple[str, list]:
+    """``models.overdue_condition(now)`` as SQL on the alias ``c`` (a test compares the two)."""
+    moment = statsql.moment(now)
+    return (
+        f"c.state IN ({_OPEN}) AND ((c.first_contact_at IS NULL AND c.first_contact_due < %s) "
+        "OR (c.handling_due < %s AND c.paused_since IS NULL))",
+        [moment, moment],
+    )
+
+
+def _union(
+    unit: OrgUnit, start: dt.date, end: dt.date, codes: list[str], group: str, group_params: tuple = ()
+) -> tuple[str, list]:
+    """case_statistics' cases (registered in the period, not drafts) with its counts for the period codes,
     and — a second SELECT of the same statement — the open cases overdue now, whenever they were registered
-    (cases_overdue): each part through its own index (registration time; state and deadlines)."""
-    cases = Case.objects.filter(in_subtree(unit)).exclude(state=State.DRAFT)
-    zero = {code: Value(0) for code in ALL_CODES}
-    parts = []
-    period = _period_aggs(codes)
-    if period:
-        aggs = {code: period.get(code, zero[code]) for code in ALL_CODES}
+    (cases_overdue): each part through its own index (registration time; state and deadlines). Columns: the
+    group, then ALL_CODES (0 where a part has nothing to say). Hand-written (``fulian.orgs.statsql``): the
+    definitions are ``queries.stat_aggregates``' received/closed and ``models.overdue_condition``, which the
+    tests compare them with."""
+    subtree, params = subtree_sql(unit)
+    where = f"{subtree} AND c.state <> 'draft'"
+    parts, out = [], []
+    if any(code in PERIOD_CODES for code in codes):
+        low, high = statsql.day_moments(start, end)
         parts.append(
-            cases.filter(_bounds(start, end)).annotate(g=group).values("g").annotate(**aggs).order_by()
+            f"SELECT {group} AS g, COUNT(c.created_at) AS cases_received, "  # noqa: S608
+            "COUNT(CASE WHEN c.closed_at IS NOT NULL THEN 1 END) AS cases_closed, 0 AS cases_overdue "
+            f"FROM {CASES_TABLE} c WHERE {where} AND c.created_at >= %s AND c.created_at < %s GROUP BY 1"
         )
+        out += [*group_params, *params, low, high]
     if "cases_overdue" in codes:
+        overdue, now = overdue_sql(timezone.now())
         # of org_unit_id: the partial index case_open_deadlines holds it and the deadlines (index-only)
-        aggs = {code: Count("org_unit_id") if code == "cases_overdue" else zero[code] for code in ALL_CODES}
-        overdue = cases.filter(overdue_condition(timezone.now()))
-        parts.append(overdue.annotate(g=group).values("g").annotate(**aggs).order_by())
-    return parts
+        parts.append(
+            f"SELECT {group} AS g, 0, 0, COUNT(c.org_unit_id) FROM {CASES_TABLE} c "  # noqa: S608
+            f"WHERE {where} AND {overdue} GROUP BY 1"
+        )
+        out += [*group_params, *params, *now]
+    return " UNION ALL ".join(parts), out
 
 
-def _grouped(unit: OrgUnit, start: dt.date, end: dt.date, codes: list[str], group) -> dict:
+def _add(out: dict, g, codes: list[str], values) -> None:
+    acc = out.setdefault(g, dict.fromkeys(codes, 0))
+    for code, value in zip(ALL_CODES, values, strict=True):
+        if code in acc:
+            acc[code] += int(value or 0)
+
+
+def _grouped(
+    unit: OrgUnit, start: dt.date, end: dt.date, codes: list[str], group: str, group_params: tuple = ()
+) -> dict:
     """{group: {code: count}} from one statement (the parts as ``UNION ALL``), added up here."""
-    parts = _parts(unit, start, end, codes, group)
+    sql, params = _union(unit, start, end, codes, group, group_params)
     out: dict = {}
-    if not parts:
-        return out
-    query = parts[0].union(*parts[1:], all=True).order_by() if len(parts) > 1 else parts[0]
-    for row in query:
-        acc = out.setdefault(row["g"], dict.fromkeys(codes, 0))
-        for code in codes:
-            acc[code] += row[code] or 0
+    for g, *values in statsql.fetch(sql, params) if sql else ():
+        _add(out, g, codes, values)
     return out
 
 
 def _compute(unit: OrgUnit, start: dt.date, end: dt.date, codes: list[str]) -> dict:
-    values = _grouped(unit, start, end, codes, Value("")).get("", {})
+    values = _grouped(unit, start, end, codes, "''").get("", {})
     return {code: suppress(values.get(code, 0), unit) for code in codes}
 
 
@@ -130,24 +132,23 @@ def _by_branch(unit: OrgUnit, start: dt.date, end: dt.date, codes: list[str]) ->
     """{child branch path: {code: count}}: the cases counted per unit first (index-only, no join per case),
     then those per-unit counts joined to the units and summed per branch, in one statement — about half the
     time of joining every case of a province year to its unit."""
-    parts = _parts(unit, start, end, codes, F("org_unit_id"))
-    if not parts:
+    sql, params = _union(unit, start, end, codes, "c.org_unit_id")
+    if not sql:
         return {}
-    inner = parts[0].union(*parts[1:], all=True).order_by() if len(parts) > 1 else parts[0]
-    sql, params = inner.query.sql_with_params()
-    qn = connection.ops.quote_name
-    sums = ", ".join(f"SUM(x.{qn(code)})" for code in codes)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT SUBSTR(u.path, 1, {prefix_length(unit.depth + 1)}), {sums} FROM ({sql}) x "  # noqa: S608
-            f"JOIN {qn(OrgUnit._meta.db_table)} u ON u.id = x.g GROUP BY 1",
-            params,
-        )
-        return {row[0]: dict(zip(codes, (int(v or 0) for v in row[1:]), strict=True)) for row in cursor}
+    sums = ", ".join(f"SUM(x.{code})" for code in ALL_CODES)
+    out: dict = {}
+    rows = statsql.fetch(
+        f"SELECT {statsql.branch('u.path', unit)}, {sums} FROM ({sql}) x "  # noqa: S608
+        f"JOIN {statsql.UNITS} u ON u.id = x.g GROUP BY 1",
+        params,
+    )
+    for g, *values in rows:
+        _add(out, g, codes, values)
+    return out
 
 
 def _rows(unit: OrgUnit, start: dt.date, end: dt.date, codes: list[str], grouped: dict) -> dict:
-    units = list(children_of(unit).active_during(start, end))
+    units = statsql.children_during(unit, start, end)
     if unit.path in grouped:
         units.insert(0, unit)
     return {
@@ -170,9 +171,10 @@ def _table(unit: OrgUnit, start: dt.date, end: dt.date, codes: list[str]) -> tup
 def _by_month(unit: OrgUnit, start: dt.date, end: dt.date, codes: list[str]) -> dict:
     """One statement grouped by the month of registration; cases_overdue (now, whatever the period) is the
     same in every month, as ``_compute`` gives it for each."""
+    month, month_params = statsql.month_of_moment("c.created_at")
     grouped = {
-        (month_of(g) if g is not None else None): v
-        for g, v in _grouped(unit, start, end, codes, TruncMonth("created_at")).items()
+        (month_of(statsql.as_date(g)) if g is not None else None): v
+        for g, v in _grouped(unit, start, end, codes, month, month_params).items()
     }
     overdue = sum(v.get("cases_overdue", 0) for v in grouped.values())
     out = {}

@@ -10,8 +10,8 @@ from __future__ import annotations
 import datetime as dt
 
 from fulian.accounts.roles import Cap
+from fulian.orgs import statsql
 from fulian.orgs.models import OrgUnit
-from fulian.orgs.queries import children_of
 from fulian.reports.registry import SUM, Source, months, register
 
 from .queries import INDICATORS, _zero
@@ -40,7 +40,7 @@ def _table(unit: OrgUnit, start: dt.date, end: dt.date, codes: list[str]) -> tup
     """One row per child unit active in the period (+ the unit's own records when it has any, as ``rollup``
     shows them) and the total of the whole subtree (``_compute``'s), from one statement."""
     grouped = branch_sums(unit, start, end, codes, by="child")
-    units = [(c.pk, c.path) for c in children_of(unit).active_during(start, end)]
+    units = [(c.pk, c.path) for c in statsql.children_during(unit, start, end)]
     if grouped.get(unit.path, (0, {}))[0]:
         units.insert(0, (unit.pk, unit.path))
     rows = {

@@ -32,11 +32,12 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.db import connection, transaction
-from django.db.models import Count, F, Q, QuerySet, Subquery, Sum, Value
-from django.db.models.functions import Substr, TruncMonth
+from django.db.models import Count, F, QuerySet, Subquery, Sum
+from django.db.models.functions import TruncMonth
 
+from fulian.orgs import statsql
 from fulian.orgs.models import OrgUnit
-from fulian.orgs.paths import prefix_length, subtree_q
+from fulian.orgs.paths import subtree_q
 
 from . import periods
 from .models import LedgerBranchMonth, LedgerMonthTotal, LedgerRecord
@@ -71,6 +72,8 @@ CONTRIBUTION_FIELDS = ["org_unit_id", "date", "kind", *sorted({f for _, _, f in 
 TABLE = LedgerMonthTotal._meta.db_table
 BRANCH_TABLE = LedgerBranchMonth._meta.db_table
 UNIT_TABLE = OrgUnit._meta.db_table
+RECORD_TABLE = LedgerRecord._meta.db_table
+_SOURCE_OF = {key: (kind, field) for key, kind, field in SOURCES}
 
 
 def contribution(values: Mapping) -> Delta:
@@ -425,56 +428,65 @@ def branch_sums(unit: OrgUnit, start: dt.date, end: dt.date, keys: list[str], *,
     first day of the month (``by="month"``) or "" (``by=None``) — read from the unit's and its children's own
     monthly rows, the children's LedgerBranchMonth rows and, for partial months at the period's edges, the
     records of the subtree: one statement (``UNION ALL``) touching ~(children + 1) × months table rows
-    whatever the size of the subtree."""
-    from .queries import _in_subtree, _InSubquery, _split, _zero
+    whatever the size of the subtree. Hand-written (``fulian.orgs.statsql``): the statistics pages ask it
+    several times per request, and the ORM's compilation cost more than the database's work."""
+    from .queries import _split, _zero
 
     keys = [k for k in KEYS if k in keys]  # one column order for every part of the UNION
     split = _split(start, end)
-    child_len = prefix_length(unit.depth + 1)
+    grouped = by in ("child", "month")
 
-    def group(path_field: str, month_expr):
+    def group(path_column: str, month_sql: str) -> str:
         if by == "child":
-            return Substr(path_field, 1, child_len)
+            return statsql.branch(path_column, unit)
         if by == "month":
-            return month_expr
-        return Value("")
+            return month_sql
+        return "''"
 
-    parts = []
+    parts: list[str] = []
+    params: list = []
     if split.days:
-        in_days = Q()
-        for low, high in split.days:
-            in_days |= Q(date__gte=low, date__lte=high)
-        records = LedgerRecord.objects.filter(_in_subtree(unit)).filter(in_days)
+        where, where_params = statsql.ids_in("r.org_unit_id", unit)
+        days = " OR ".join("(r.date >= %s AND r.date <= %s)" for _ in split.days)
+        join = f" JOIN {UNIT_TABLE} u ON u.id = r.org_unit_id" if by == "child" else ""
         parts.append(
-            records.annotate(g=group("org_unit__path", TruncMonth("date")))
-            .values("g")
-            .annotate(n=Count("id"), **aggregates(keys))
-            .order_by()
+            f"SELECT {group('u.path', statsql.month_of_date('r.date'))} AS g, COUNT(r.id) AS n"  # noqa: S608
+            + "".join(f", {_record_sum(key)}" for key in keys)
+            + f" FROM {RECORD_TABLE} r{join} WHERE {where} AND ({days})"
+            + (" GROUP BY 1" if grouped else "")
         )
+        params += where_params + [d for pair in split.days for d in pair]
     if split.months:
-        family = OrgUnit.objects.filter(Q(pk=unit.pk) | Q(parent_id=unit.pk)).order_by().values("pk")
-        children = OrgUnit.objects.filter(parent_id=unit.pk).order_by().values("pk")
-        sums = {"n": Sum("records"), **{k: Sum(k) for k in keys}}
-        own = LedgerMonthTotal.objects.filter(
-            _InSubquery(F("org_unit_id"), Subquery(family), as_array=True), month__range=split.months
-        )
-        below = LedgerBranchMonth.objects.filter(
-            _InSubquery(F("org_unit_id"), Subquery(children), as_array=True), month__range=split.months
-        )
-        for rows in (own, below):
+        for table, children_only in ((TABLE, False), (BRANCH_TABLE, True)):
+            where, where_params = statsql.family_in("t.org_unit_id", unit, children_only=children_only)
+            join = f" JOIN {UNIT_TABLE} u ON u.id = t.org_unit_id" if by == "child" else ""
             parts.append(
-                rows.annotate(g=group("org_unit__path", F("month"))).values("g").annotate(**sums).order_by()
+                f"SELECT {group('u.path', 't.month')} AS g, SUM(t.records) AS n"  # noqa: S608
+                + "".join(f", SUM(t.{key})" for key in keys)
+                + f" FROM {table} t{join} WHERE {where} AND t.month BETWEEN %s AND %s"
+                + (" GROUP BY 1" if grouped else "")
             )
+            params += [*where_params, *split.months]
     out: dict = {}
     if not parts:
         return out
-    query = parts[0].union(*parts[1:], all=True).order_by() if len(parts) > 1 else parts[0]
-    for row in query:
-        g = row["g"]
+    decimals = [i for i, key in enumerate(keys) if isinstance(_zero(key), Decimal)]
+    for g, n, *values in statsql.fetch(" UNION ALL ".join(parts), params):
         if by == "month":
-            g = (g.date() if isinstance(g, dt.datetime) else g).replace(day=1)
-        n, values = out.get(g) or (0, {k: _zero(k) for k in keys})
-        for k in keys:
-            values[k] += row[k] or 0
-        out[g] = (n + (row["n"] or 0), values)
+            g = statsql.as_date(g).replace(day=1)
+        for i in decimals:
+            values[i] = statsql.as_decimal(values[i])
+        count, acc = out.get(g) or (0, {k: _zero(k) for k in keys})
+        for k, v in zip(keys, values, strict=True):
+            acc[k] += v or 0
+        out[g] = (count + (n or 0), acc)
     return out
+
+
+def _record_sum(key: str) -> str:
+    """The record-level aggregate of one indicator (``queries.INDICATORS``: a count or a sum of one kind)."""
+    kind, field = _SOURCE_OF[key]
+    if field is None:
+        return f"COUNT(CASE WHEN r.kind = '{kind}' THEN 1 END)"
+    column = LedgerRecord._meta.get_field(field).column
+    return f"SUM(CASE WHEN r.kind = '{kind}' THEN r.{column} END)"

@@ -7,15 +7,13 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.db import connection
-from django.db.models import Count, Q
-
 from fulian.accounts.roles import Cap
 from fulian.reports.registry import LATEST, RATIO, Source, register
 
+from . import statsql
 from .models import Cadre, Kind, OrgUnit
-from .paths import prefix_length, subtree_range
-from .queries import EDUCATION_BANDS, TreeRow, children_of, tree_overview
+from .paths import subtree_range
+from .queries import EDUCATION_BANDS, TreeRow, tree_overview, unit_counts
 
 UNIT_CODES = {f"units_{kind}": kind for kind in Kind.values}
 
@@ -33,16 +31,13 @@ def _tree_value(row, code: str):
 def _tree_compute(unit: OrgUnit, start: dt.date, end: dt.date, codes: list[str]) -> dict:
     """tree_overview's total row (units below ``unit`` existing on ``end``), in one aggregate: no child rows,
     and no count per kind unless a kind is asked for."""
-    below = OrgUnit.objects.under(unit).exclude(pk=unit.pk).active_on(end)
     total = TreeRow(unit=None, label="合计")
-    if any(code in UNIT_CODES for code in codes):
-        for g in below.values("kind").annotate(n=Count("id"), est=Count("id", filter=Q(established=True))):
-            total.by_kind[g["kind"]] = g["n"]
-            total.total += g["n"]
-            total.established += g["est"]
-    else:
-        counts = below.aggregate(n=Count("id"), est=Count("id", filter=Q(established=True)))
-        total.total, total.established = counts["n"], counts["est"]
+    by_kind = any(code in UNIT_CODES for code in codes)
+    for _, kind, n, est in unit_counts(unit, end, by_branch=False, by_kind=by_kind):
+        if by_kind:
+            total.by_kind[kind] = n
+        total.total += n
+        total.established += est
     return {code: _tree_value(total, code) for code in codes}
 
 
@@ -77,34 +72,29 @@ CADRE_CODES = {"cadres_total": "total"} | {f"cadres_{key}": key for key, _, _ in
 EDUCATION = {f"cadres_{key}": values for key, _, values in EDUCATION_BANDS}
 
 
-def _cadre_aggs(codes: list[str]) -> dict:
+CADRE_TABLE = Cadre._meta.db_table
+
+
+def _cadre_counts(codes: list[str]) -> str:
     """Only the counts asked for (the dashboard asks for the total: no twelve filtered counts per row as in
-    ``cadre_stats``, which computes the age bands of every cadre too); the same definitions."""
-    return {
-        # of org_unit_id (never null, in its index), so that the total is an index-only count
-        code: Count("org_unit_id", filter=Q(education__in=EDUCATION[code]))
-        if code in EDUCATION
-        else Count("org_unit_id")
-        for code in codes
-    }
+    ``cadre_stats``, which computes the age bands of every cadre too); the same definitions. Counts of
+    org_unit_id (never null, in its index), so that the total is an index-only count."""
+    out = []
+    for code in codes:
+        if code in EDUCATION:
+            values = ", ".join(f"'{value}'" for value in EDUCATION[code])
+            out.append(f"COUNT(CASE WHEN c0.education IN ({values}) THEN 1 END) AS {code}")
+        else:
+            out.append(f"COUNT(c0.org_unit_id) AS {code}")
+    return ", ".join(out)
 
 
-def _whole_tree(unit: OrgUnit) -> bool:
-    """Whether ``unit``'s subtree is every unit of the database (the only root: no unit filter needed); asked
-    once per unit object, as ``fulian.cases.indicators.whole_tree`` (the same answer kept on the unit)."""
-    if unit.parent_id is not None:
-        return False
-    known = unit.__dict__.get("_stats_whole_tree")
-    if known is None:
-        known = not OrgUnit.objects.filter(parent__isnull=True).exclude(pk=unit.pk).exists()
-        unit.__dict__["_stats_whole_tree"] = known
-    return known
-
-
-def _cadres_of(unit: OrgUnit):
-    if _whole_tree(unit):
-        return Cadre.objects.all()
-    return Cadre.objects.filter(org_unit__in=OrgUnit.objects.under(unit).order_by().values("pk"))
+def _cadres_of(unit: OrgUnit) -> tuple[str, list]:
+    """FROM and WHERE of the subtree's cadres (alias c0): the only root reads them all."""
+    if statsql.whole_tree(unit):
+        return f"FROM {CADRE_TABLE} c0", []
+    where, params = statsql.ids_in("c0.org_unit_id", unit, array=False)
+    return f"FROM {CADRE_TABLE} c0 WHERE {where}", params
 
 
 def _cadre_grouped(unit: OrgUnit, codes: list[str], by_branch: bool) -> dict:
@@ -112,34 +102,25 @@ def _cadre_grouped(unit: OrgUnit, codes: list[str], by_branch: bool) -> dict:
     alone, no join per cadre; MATERIALIZED, so the planner — which cannot estimate how many units a path range
     holds — does not re-run it per unit), then those per-unit counts joined to the subtree's units and summed
     per child branch in the same statement (~140,000 cadres, ~25,000 units with cadres in the province)."""
-    qn = connection.ops.quote_name
-    inner, params = (
-        _cadres_of(unit)
-        .values("org_unit_id")
-        .annotate(**_cadre_aggs(codes))
-        .order_by()
-        .query.sql_with_params()
-    )
+    cadres, params = _cadres_of(unit)
     low, high = subtree_range(unit.path)
-    group = f"SUBSTR(u.path, 1, {prefix_length(unit.depth + 1)})" if by_branch else "''"
-    sums = ", ".join(f"SUM(c.{qn(code)})" for code in codes)
-    sql = (
-        f"WITH c AS MATERIALIZED ({inner}) "  # noqa: S608 (names and numbers are ours)
-        f"SELECT {group}, {sums} FROM c JOIN {qn(OrgUnit._meta.db_table)} u ON u.id = c.org_unit_id "
-        f"WHERE u.path >= %s AND u.path < %s GROUP BY 1"
+    group = statsql.branch("u.path", unit) if by_branch else "''"
+    sums = ", ".join(f"SUM(c.{code})" for code in codes)
+    rows = statsql.fetch(
+        f"WITH c AS MATERIALIZED (SELECT c0.org_unit_id, {_cadre_counts(codes)} {cadres} "  # noqa: S608
+        f"GROUP BY c0.org_unit_id) SELECT {group}, {sums} FROM c JOIN {statsql.UNITS} u "
+        "ON u.id = c.org_unit_id WHERE u.path >= %s AND u.path < %s GROUP BY 1",
+        [*params, low, high],
     )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [*params, low, high])
-        return {
-            row[0]: dict(zip(codes, (int(v or 0) for v in row[1:]), strict=True)) for row in cursor.fetchall()
-        }
+    return {row[0]: dict(zip(codes, (int(v or 0) for v in row[1:]), strict=True)) for row in rows}
 
 
 def _cadre_compute(unit: OrgUnit, start: dt.date, end: dt.date, codes: list[str]) -> dict:
     """The cadres of the subtree (as ``cadre_stats``' total: every cadre, whatever ``end``): one aggregate,
     no join (the province's total is an index-only count)."""
-    total = _cadres_of(unit).aggregate(**_cadre_aggs(codes))
-    return {code: total[code] or 0 for code in codes}
+    cadres, params = _cadres_of(unit)
+    (row,) = statsql.fetch(f"SELECT {_cadre_counts(codes)} {cadres}", params)  # noqa: S608
+    return {code: int(value or 0) for code, value in zip(codes, row, strict=True)}
 
 
 def _cadre_table(unit: OrgUnit, start: dt.date, end: dt.date, codes: list[str]) -> tuple[dict, dict]:
@@ -147,7 +128,7 @@ def _cadre_table(unit: OrgUnit, start: dt.date, end: dt.date, codes: list[str]) 
     still has cadres) and total, for the codes asked for."""
     grouped = _cadre_grouped(unit, codes, by_branch=True)
     units = [] if unit.path not in grouped else [unit]
-    units += [c for c in children_of(unit) if c.path in grouped or not c.is_closed]
+    units += [c for c in statsql.children(unit) if c.path in grouped or not c.is_closed]
     rows = {code: {u.pk: (grouped.get(u.path) or {}).get(code, 0) for u in units} for code in codes}
     total = {code: sum(g[code] for g in grouped.values()) for code in codes}
     return rows, total

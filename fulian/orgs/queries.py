@@ -12,8 +12,9 @@ from fulian.accounts.access import get_in_scope
 from fulian.accounts.roles import Cap
 from fulian.accounts.scope import Scope, scope_for
 
+from . import statsql
 from .models import Cadre, Education, Kind, OrgUnit, Position, WomensHome
-from .paths import prefix_length
+from .paths import prefix_length, subtree_range
 
 
 def access_unit(actor, unit_id, cap: Cap = Cap.VIEW_ORG) -> OrgUnit:
@@ -63,26 +64,33 @@ def tree_overview(unit: OrgUnit, day: dt.date | None = None) -> tuple[list[TreeR
     """Units below ``unit`` (active on ``day``), counted per kind and per child subtree, with coverage
     (units with an established federation / all units below). One GROUP BY over a path prefix."""
     day = day or dt.date.today()
-    child_len = prefix_length(unit.depth + 1)
-    below = OrgUnit.objects.under(unit).exclude(pk=unit.pk).active_on(day)
-    grouped = (
-        below.annotate(branch=Substr("path", 1, child_len))
-        .values("branch", "kind")
-        .annotate(n=Count("id"), est=Count("id", filter=Q(established=True)))
-    )
-    children = list(children_of(unit, day))
-    rows = {c.path: TreeRow(unit=c, label=c.name) for c in children}
+    rows = {c.path: TreeRow(unit=c, label=c.name) for c in statsql.children_on(unit, day)}
     total = TreeRow(unit=None, label="合计")
     kinds_seen: set[str] = set()
-    for g in grouped:
-        row = rows.get(g["branch"])
-        kinds_seen.add(g["kind"])
+    for branch, kind, n, est in unit_counts(unit, day, by_branch=True, by_kind=True):
+        row = rows.get(branch)
+        kinds_seen.add(kind)
         for r in (row, total) if row else (total,):
-            r.by_kind[g["kind"]] = r.by_kind.get(g["kind"], 0) + g["n"]
-            r.total += g["n"]
-            r.established += g["est"]
+            r.by_kind[kind] = r.by_kind.get(kind, 0) + n
+            r.total += n
+            r.established += est
     kinds = [k for k in Kind.values if k in kinds_seen]
     return list(rows.values()), total, kinds
+
+
+def unit_counts(unit: OrgUnit, day: dt.date, *, by_branch: bool, by_kind: bool) -> list[tuple]:
+    """(child branch or "", kind or "", units, established units) of the units strictly below ``unit`` that
+    exist on ``day``: one hand-written GROUP BY over the path range (``statsql``; the tree page and the
+    statistics service both read it)."""
+    low, high = subtree_range(unit.path)
+    branch = statsql.branch("path", unit) if by_branch else "''"
+    kind = "kind" if by_kind else "''"
+    return statsql.fetch(
+        f"SELECT {branch}, {kind}, COUNT(id), COUNT(CASE WHEN established THEN 1 END) "  # noqa: S608
+        f"FROM {statsql.UNITS} WHERE path >= %s AND path < %s AND id <> %s "
+        "AND (opened_on IS NULL OR opened_on <= %s) AND (closed_on IS NULL OR closed_on > %s) GROUP BY 1, 2",
+        [low, high, unit.pk, day, day],
+    )
 
 
 # --- cadres --------------------------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from django.db.models import Avg, Count
 from django.db.models.functions import Substr
 
 from fulian.accounts.roles import Cap
+from fulian.orgs import statsql
 from fulian.orgs.models import OrgUnit
 from fulian.orgs.paths import prefix_length
 from fulian.reports.registry import RATIO, Source, register
@@ -64,7 +65,7 @@ def _by_child(unit: OrgUnit, start: dt.date, end: dt.date, codes: list[str]) -> 
             .annotate(n=Count("id"), avg=Avg("progress"))
             .order_by()
         }
-    children = OrgUnit.objects.filter(parent=unit).active_during(start, end).values_list("pk", "path")
+    children = [(c.pk, c.path) for c in statsql.children_during(unit, start, end)]
     units = list(children)
     if unit.path in items or unit.path in commitments:
         units.insert(0, (unit.pk, unit.path))

@@ -16,6 +16,7 @@ from django.db.models.functions import Substr
 from django.utils import timezone
 
 from fulian.accounts.roles import Cap
+from fulian.orgs import statsql
 from fulian.orgs.models import OrgUnit
 from fulian.orgs.paths import prefix_length, subtree_q
 from fulian.reports.registry import RATIO, Source, register
@@ -67,7 +68,7 @@ def _by_branch(qs, path_field: str, unit: OrgUnit, counts: dict) -> dict[str, di
 
 
 def _units(unit: OrgUnit, start: dt.date, end: dt.date, own: bool) -> list[tuple[int, str]]:
-    children = list(OrgUnit.objects.filter(parent=unit).active_during(start, end).values_list("pk", "path"))
+    children = [(c.pk, c.path) for c in statsql.children_during(unit, start, end)]
     return [(unit.pk, unit.path), *children] if own else children
 
 

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from fulian.accounts.roles import Cap
 from fulian.accounts.scope import scope_for
+from fulian.orgs import statsql
 from fulian.orgs.models import Kind, OrgUnit
 from fulian.orgs.queries import access_unit
 from fulian.supervision.indicators import EXPECTED_Q
@@ -56,6 +57,7 @@ def plain(value):
     return value
 
 
+@statsql.memo()
 def compute(unit: OrgUnit, start: dt.date, end: dt.date, indicators: list[Indicator]) -> dict:
     """{code: value} over the subtree and period, one query per source."""
     values: dict = {}
@@ -81,6 +83,7 @@ class Table:
     total: TableRow
 
 
+@statsql.memo()
 def indicator_table(
     actor, unit: OrgUnit, start: dt.date, end: dt.date, codes: list[str] | None = None
 ) -> Table:
@@ -104,7 +107,7 @@ def indicator_table(
         total.update(total_of)
     total = {i.code: total[i.code] for i in indicators}  # registry order
     unit_ids = {pk for values in by_child.values() for pk in values}
-    units = {u.pk: u for u in OrgUnit.objects.filter(pk__in=unit_ids - {unit.pk})} if unit_ids else {}
+    units = {c.pk: c for c in statsql.children(unit) if c.pk in unit_ids}
     rows = []
     if unit.pk in unit_ids:
         rows.append(TableRow(unit, f"{unit.name}(本级)", {}))
@@ -119,6 +122,7 @@ def months_of(start: dt.date, end: dt.date) -> list[tuple[dt.date, dt.date]]:
     return registry.months(start, end)
 
 
+@statsql.memo()
 def by_month(
     actor, unit: OrgUnit, start: dt.date, end: dt.date, codes: list[str] | None = None
 ) -> list[tuple[dt.date, dict]]:
@@ -158,14 +162,3 @@ def late_assignments(unit: OrgUnit, today: dt.date | None = None, limit: int = 2
 
 
 VILLAGE_KINDS = (Kind.VILLAGE, Kind.COMMUNITY)
-
-
-def coverage_gaps(unit: OrgUnit, day: dt.date, limit: int = 50) -> QuerySet[OrgUnit]:
-    """Villages and communities under ``unit`` (existing on ``day``) without an established federation."""
-    return (
-        OrgUnit.objects.under(unit)
-        .active_on(day)
-        .filter(kind__in=VILLAGE_KINDS, established=False)
-        .select_related("parent")
-        .order_by("path")[:limit]
-    )

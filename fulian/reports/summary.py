@@ -20,6 +20,7 @@ from docx.oxml.ns import qn
 from docx.shared import Cm, Pt, RGBColor
 from lxml import etree
 
+from fulian.orgs import statsql
 from fulian.orgs.models import Kind, OrgUnit
 
 from . import queries
@@ -315,6 +316,7 @@ def _appendix(t: queries.Table, start: dt.date, end: dt.date) -> DocTable:
     )
 
 
+@statsql.memo()
 def build_report(
     actor,
     unit: OrgUnit,

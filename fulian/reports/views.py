@@ -16,6 +16,7 @@ from fulian.accounts.access import deny
 from fulian.accounts.roles import Cap
 from fulian.accounts.scope import scope_for
 from fulian.lib.xlsx import XLSX_CONTENT_TYPE, workbook_bytes
+from fulian.orgs import statsql
 
 from . import queries, redlists, registry
 from .actions import record_summary_export, record_table_export
@@ -52,6 +53,7 @@ TREND_CODES = [
 ]
 
 
+@statsql.memo()
 def dashboard_data(actor, unit, year: int, today: dt.date) -> dict:
     """Everything the dashboard shows, as plain JSON-able data (the page embeds it for the charts)."""
     start, end = dt.date(year, 1, 1), min(dt.date(year, 12, 31), today)
@@ -148,6 +150,7 @@ def _delta(value, last):
 
 
 @login_required
+@statsql.memo()
 def dashboard(request, unit_id):
     unit = queries.access_stats_unit(request.user, unit_id)
     today = timezone.localdate()

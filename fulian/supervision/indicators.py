@@ -7,14 +7,14 @@ from __future__ import annotations
 import datetime as dt
 
 from django.db.models import Count, F, Q
-from django.db.models.functions import Substr, TruncMonth
 
 from fulian.accounts.roles import Cap
+from fulian.orgs import statsql
 from fulian.orgs.models import OrgUnit
-from fulian.orgs.paths import prefix_length
+from fulian.orgs.paths import subtree_range
 from fulian.reports.registry import RATIO, Source, month_of, months, register
 
-from .models import REPORTED_STATUSES, Assignment
+from .models import REPORTED_STATUSES, Assignment, Task
 from .queries import pct
 
 # reporting_rates' _expected_q, for assignments of many tasks: the unit exists on its own task's deadline
@@ -25,12 +25,31 @@ COUNTS = {
 }
 
 
-def _assignments(unit: OrgUnit, start: dt.date, end: dt.date):
-    return (
-        Assignment.objects.under(unit)
-        .filter(task__created_at__date__gte=start, task__created_at__date__lte=end)
-        .filter(EXPECTED_Q)
+ASSIGNMENTS = Assignment._meta.db_table
+TASKS_TABLE = Task._meta.db_table
+_REPORTED = ", ".join(f"'{status}'" for status in REPORTED_STATUSES)
+
+
+def _counted(
+    unit: OrgUnit, start: dt.date, end: dt.date, group: str = "''", group_params: tuple = ()
+) -> list[tuple]:
+    """(group, tasks_expected, tasks_on_time) of the assignments under ``unit`` of the tasks created in
+    [start, end] (local dates), ``EXPECTED_Q`` applied; hand-written (``fulian.orgs.statsql``) with the
+    definitions of ``COUNTS`` and ``EXPECTED_Q``, which the tests compare it with."""
+    low, high = subtree_range(unit.path)
+    t0, t1 = statsql.day_moments(start, end)
+    return statsql.fetch(
+        f"SELECT {group}, COUNT(a.id), COUNT(CASE WHEN a.status IN ({_REPORTED}) AND NOT a.is_late THEN 1 END) "  # noqa: S608
+        f"FROM {ASSIGNMENTS} a JOIN {statsql.UNITS} u ON u.id = a.org_unit_id "
+        f"JOIN {TASKS_TABLE} t ON t.id = a.task_id WHERE u.path >= %s AND u.path < %s "
+        "AND t.created_at >= %s AND t.created_at < %s AND (u.closed_on IS NULL OR u.closed_on > t.deadline) "
+        "GROUP BY 1",
+        [*group_params, low, high, t0, t1],
     )
+
+
+def _as_counts(row: tuple) -> dict:
+    return {"tasks_expected": row[1], "tasks_on_time": row[2]}
 
 
 def _values(counts: dict, codes: list[str]) -> dict:
@@ -43,22 +62,16 @@ def _values(counts: dict, codes: list[str]) -> dict:
 
 
 def _compute(unit: OrgUnit, start: dt.date, end: dt.date, codes: list[str]) -> dict:
-    return _values(_assignments(unit, start, end).aggregate(**COUNTS), codes)
+    rows = _counted(unit, start, end)
+    return _values(_as_counts(rows[0]) if rows else {}, codes)
 
 
 def _grouped(unit: OrgUnit, start: dt.date, end: dt.date) -> dict[str, dict]:
-    return {
-        g.pop("branch"): g
-        for g in _assignments(unit, start, end)
-        .annotate(branch=Substr("org_unit__path", 1, prefix_length(unit.depth + 1)))
-        .values("branch")
-        .annotate(**COUNTS)
-        .order_by()
-    }
+    return {row[0]: _as_counts(row) for row in _counted(unit, start, end, statsql.branch("u.path", unit))}
 
 
 def _rows(unit: OrgUnit, start: dt.date, end: dt.date, codes: list[str], grouped: dict) -> dict:
-    children = OrgUnit.objects.filter(parent=unit).active_during(start, end).values_list("pk", "path")
+    children = [(c.pk, c.path) for c in statsql.children_during(unit, start, end)]
     units = [(unit.pk, unit.path), *children] if unit.path in grouped else list(children)
     out: dict = {code: {} for code in codes}
     for pk, path in units:
@@ -81,13 +94,10 @@ def _table(unit: OrgUnit, start: dt.date, end: dt.date, codes: list[str]) -> tup
 
 def _by_month(unit: OrgUnit, start: dt.date, end: dt.date, codes: list[str]) -> dict:
     """Per calendar month of the tasks' creation, one GROUP BY."""
+    month, params = statsql.month_of_moment("t.created_at")
     grouped = {
-        month_of(g.pop("month")): g
-        for g in _assignments(unit, start, end)
-        .annotate(month=TruncMonth("task__created_at"))
-        .values("month")
-        .annotate(**COUNTS)
-        .order_by()
+        month_of(statsql.as_date(row[0])): _as_counts(row)
+        for row in _counted(unit, start, end, month, params)
     }
     return {
         low.replace(day=1): _values(grouped.get(low.replace(day=1), {}), codes)

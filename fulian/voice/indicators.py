@@ -9,6 +9,7 @@ from django.db.models import Count, Q
 from django.db.models.functions import Substr
 
 from fulian.accounts.roles import Cap
+from fulian.orgs import statsql
 from fulian.orgs.models import OrgUnit
 from fulian.orgs.paths import prefix_length
 from fulian.reports.registry import RATIO, Source, register
@@ -85,7 +86,7 @@ def _by_child(unit: OrgUnit, start: dt.date, end: dt.date, codes: list[str]) -> 
             .annotate(n=Count("id"))
             .order_by()
         }
-    children = OrgUnit.objects.filter(parent=unit).active_during(start, end).values_list("pk", "path")
+    children = [(c.pk, c.path) for c in statsql.children_during(unit, start, end)]
     own = unit.path in grouped or unit.path in responses
     units = [(unit.pk, unit.path), *children] if own else list(children)
     out: dict = {code: {} for code in codes}

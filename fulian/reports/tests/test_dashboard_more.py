@@ -177,3 +177,15 @@ def test_the_page_prints_readably(cast, login):
     js = (STATIC / "dashboard.js").read_text(encoding="utf-8")
     assert js.count("animation: false") == 2 and 'renderer: "svg"' in js  # both charts, never animated
     assert "beforeprint" in js and "triggerEvent: true" in js
+
+
+def test_names_in_the_prebuilt_table_and_gap_list_are_escaped(cast, data, login):
+    """The children table and the gap list are built in Python (views._children_rows, _gap_items): a unit's
+    name is text, never markup."""
+    create_unit(None, parent=cast.county, name="<b>丙镇</b>", kind=Kind.TOWNSHIP)
+    create_unit(None, parent=cast.town_a, name="<i>甲三村</i>", kind=Kind.VILLAGE, established=False)
+    page = login(cast.users.county_leader).get(DASH.format(cast.county.pk)).content.decode()
+    table = re.search(r'<details class="print-open" id="children-table">(.*?)</details>', page, re.S).group(1)
+    assert "&lt;b&gt;丙镇&lt;/b&gt;" in table and "<b>丙镇" not in page
+    gaps = re.search(r'<ul id="gaps">(.*?)</ul>', page, re.S).group(1)
+    assert "甲镇妇联 · &lt;i&gt;甲三村&lt;/i&gt;:" in gaps and "<i>甲三村" not in page

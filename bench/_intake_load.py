@@ -1,15 +1,15 @@
 """Case intake through the real API under load (part of the cases benchmark; PostgreSQL only).
 
-Starts gunicorn (``fulian.wsgi``, BENCH_GUNICORN_WORKERS=2 sync workers) on a free 127.0.0.1 port against the
-benchmark database, with the settings given explicitly in its environment (FULIAN_DATABASE_URL, FULIAN_DATA_KEY,
-FULIAN_ALLOWED_HOSTS); creates an API token for the city's 12338 hotline operator with ``fulian token create``;
-then BENCH_INTAKE_CLIENTS=20 client threads (``http.client``, one connection each) POST intakes to
-``/api/v1/cases/`` (registered in the townships and streets of the city's last county, away from the lists
-the suite times), each with its own ``Idempotency-Key``, until BENCH_INTAKES=2000 requests are sent or
-BENCH_INTAKE_SECONDS=30 have passed. Afterwards, checked in the database: every 201 created exactly one case
-(distinct ids, and the operator's cases since the start are exactly those), case numbers are gap-free per unit
-and year (1 … the counter, nothing missing, nothing twice), no 5xx; then 100 of the keys are replayed (same
-body): each must return the first response marked ``Idempotent-Replayed`` and no case may be added.
+Starts gunicorn (``fulian.wsgi``, BENCH_GUNICORN_WORKERS=2 gthread workers of BENCH_GUNICORN_THREADS=4 threads; 1
+thread = sync workers) on a free 127.0.0.1 port against the benchmark database, with the settings given explicitly
+in its environment (FULIAN_DATABASE_URL, FULIAN_DATA_KEY, FULIAN_ALLOWED_HOSTS); creates an API token for the city's
+12338 hotline operator with ``fulian token create``; then BENCH_INTAKE_CLIENTS=20 client threads (``http.client``,
+one connection each) POST intakes to ``/api/v1/cases/`` (registered in the townships and streets of the city's last
+county, away from the lists the suite times), each with its own ``Idempotency-Key``, until BENCH_INTAKES=2000
+requests are sent or BENCH_INTAKE_SECONDS=30 have passed. Afterwards, checked in the database: every 201 created
+exactly one case (distinct ids, and the operator's cases since the start are exactly those), case numbers are
+gap-free per unit and year (1 … the counter, nothing missing, nothing twice), no 5xx; then 100 of the keys are
+replayed (same body): each must return the first response marked ``Idempotent-Replayed`` and no case may be added.
 gunicorn is stopped in every case. All traffic goes to 127.0.0.1.
 
 If a goal is missed, ``profile_intake`` shows where one intake's time goes, in this single process (no HTTP
@@ -24,8 +24,10 @@ single-row INSERT rate of one connection; the same load with 1 client). ``--cpu`
 (Python and the PostgreSQL backend, robust to other jobs on the machine); with BENCH_AUDIT_CEILING=1 also the
 audit log's ceiling (one chain against the lanes, transactions holding the head 5 ms). With
 FULIAN_DB_PREPARED_STATEMENTS=1 in the environment the in-process client and gunicorn both use PostgreSQL
-server-side binding with prepared statements. ``bench/prof_intake.py`` shows where one intake's CPU goes. Used
-for docs/performance.md "Intake throughput (session 8)".
+server-side binding with prepared statements. During the load, the CPU of the client threads (this process),
+gunicorn's processes and this database's PostgreSQL backends is read from /proc (per request, with the machine's
+idle share): robust to other jobs on the machine, which the rate is not. ``bench/prof_intake.py`` shows where one
+intake's CPU goes. Used for docs/performance.md "Intake throughput (session 8)".
 """
 
 from __future__ import annotations
@@ -63,7 +65,10 @@ INTAKES = int(os.environ.get("BENCH_INTAKES", "2000"))
 SECONDS = float(os.environ.get("BENCH_INTAKE_SECONDS", "30"))
 CLIENTS = int(os.environ.get("BENCH_INTAKE_CLIENTS", "20"))
 WORKERS = int(os.environ.get("BENCH_GUNICORN_WORKERS", "2"))
-THREADS = int(os.environ.get("BENCH_GUNICORN_THREADS", "1"))  # > 1: gthread workers
+# > 1: gthread workers (a thread's request runs while another waits for PostgreSQL; keep-alive connections); 1: sync
+THREADS = int(os.environ.get("BENCH_GUNICORN_THREADS", "4"))
+# gunicorn's --keep-alive seconds (gthread workers keep connections open; sync workers close each one); "": default
+KEEPALIVE = os.environ.get("BENCH_GUNICORN_KEEPALIVE", "")
 REPLAYS = 100
 PROFILE_INTAKES = int(os.environ.get("BENCH_PROFILE_INTAKES", "150"))
 THROUGHPUT_GOAL = 200.0
@@ -76,6 +81,95 @@ SUBS = [
     ("labour_social", "wages_insurance", 0.15),
     ("other", None, 0.20),
 ]
+
+
+def _proc_cpu_seconds(pid: int) -> float:
+    """utime + stime of a process on this host (Linux /proc), in seconds."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _machine_ticks() -> list[int]:
+    """The machine's CPU ticks from /proc/stat (user, nice, system, idle, iowait, irq, softirq, steal)."""
+    return [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
+
+
+def _children(pid: int) -> list[int]:
+    """The processes whose parent is ``pid`` (gunicorn's workers)."""
+    out = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, ValueError, IndexError):
+                continue
+            if ppid == pid:
+                out.append(int(entry.name))
+    return out
+
+
+def _cpu_of(pids) -> dict[int, float]:
+    out = {}
+    for pid in pids:
+        try:
+            out[pid] = _proc_cpu_seconds(pid)
+        except (OSError, ValueError, IndexError):  # gone
+            pass
+    return out
+
+
+def _backends() -> list[int]:
+    """The PostgreSQL backends connected to this database, other than this process's own."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
+class CpuDuringLoad:
+    """CPU time (Linux /proc, robust to other jobs on the machine) spent during the load by this process (the
+    client threads), gunicorn (master and workers) and this database's PostgreSQL backends (those that connect
+    during the load count from zero)."""
+
+    def __init__(self, server_pid: int):
+        self.server_pid = server_pid
+
+    def _sample(self) -> tuple[float, dict[int, float], dict[int, float], list[int]]:
+        return (
+            time.process_time(),
+            _cpu_of([self.server_pid, *_children(self.server_pid)]),
+            _cpu_of(_backends()),
+            _machine_ticks(),
+        )
+
+    def __enter__(self):
+        self.before = self._sample()
+        return self
+
+    def __exit__(self, *exc):
+        self.after = self._sample()
+
+    def per_request_ms(self, requests: int) -> dict:
+        (c0, g0, p0, m0), (c1, g1, p1, m1) = self.before, self.after
+
+        def delta(a: dict, b: dict) -> float:
+            return sum(v - a.get(pid, 0.0) for pid, v in b.items())
+
+        n = max(requests, 1)
+        figures = {
+            "client": (c1 - c0) * 1000 / n,
+            "gunicorn": delta(g0, g1) * 1000 / n,
+            "postgresql_backends": delta(p0, p1) * 1000 / n,
+        }
+        figures["total"] = sum(figures.values())
+        out = {k: round(v, 2) for k, v in figures.items()}
+        ticks = [b - a for a, b in zip(m0, m1, strict=True)]
+        # the machine's idle share (idle + iowait over all) during the load: CPU that nobody — neither this load
+        # nor other jobs — used; a worker model that leaves cores idle while requests wait shows here
+        out["machine_idle_share"] = round((ticks[3] + ticks[4]) / max(sum(ticks), 1), 3)
+        out["gunicorn_processes"] = sorted(round((v - g0.get(pid, 0.0)), 2) for pid, v in g1.items())
+        return out
 
 
 def _free_port() -> int:
@@ -181,6 +275,7 @@ def _start_gunicorn(port: int, data_key: str) -> subprocess.Popen:
             "60",
             "--log-level",
             "warning",
+            *(["--keep-alive", KEEPALIVE] if KEEPALIVE else []),
         ],
         cwd=ROOT,
         env=env,
@@ -464,7 +559,8 @@ def run_intake_load(city: OrgUnit, hotline) -> dict:
     try:
         _wait_ready(port, token, proc)
         load_before = os.getloadavg()
-        results, seconds = load(port, token, bodies, keys)
+        with CpuDuringLoad(proc.pid) as cpu:
+            results, seconds = load(port, token, bodies, keys)
         load_after = os.getloadavg()
         latencies = [r["ms"] for r in results]
         statuses: dict[str, int] = {}
@@ -475,6 +571,7 @@ def run_intake_load(city: OrgUnit, hotline) -> dict:
             "units": {"county": county.name, "townships_and_streets": len(units)},
             "workers": WORKERS,
             "worker_class": "sync" if THREADS == 1 else f"gthread ({THREADS} threads)",
+            "keep_alive": KEEPALIVE or "default",
             "clients": CLIENTS,
             "requests": len(results),
             "limit": {"requests": INTAKES, "seconds": SECONDS},
@@ -487,6 +584,7 @@ def run_intake_load(city: OrgUnit, hotline) -> dict:
                 "max": round(max(latencies), 1),
             },
             "loadavg_1m_before_after": [round(load_before[0], 2), round(load_after[0], 2)],
+            "cpu_ms_per_request": cpu.per_request_ms(len(results)),
         }
         log(f"intake load: {figures}")
         figures["checks"] = verify(results, hotline, since)
@@ -519,12 +617,6 @@ def raw_insert_rate(seconds: float = 3.0) -> float:
             cursor.execute("INSERT INTO bench_raw_insert (v) VALUES (%s)", ["x" * 100])
         n += 1
     return round(n / (time.perf_counter() - started), 1)
-
-
-def _proc_cpu_seconds(pid: int) -> float:
-    """utime + stime of a process on this host (Linux /proc), in seconds."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def cpu_per_intake(units: list[int], token: str, n: int = 300) -> dict:

@@ -4,6 +4,8 @@ of ``POST cases/<id>/reveal/`` (a reason, the reveal capability, audited — the
 
 from __future__ import annotations
 
+import threading
+
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import exceptions, generics, serializers, status
@@ -183,22 +185,23 @@ class IntakeSerializer(serializers.Serializer):
         return {**attrs, "category": top, "subcategory": sub}
 
 
-_intake_validator: IntakeSerializer | None = None
+_intake_validators = threading.local()
 
 
 def validate_intake_body(data) -> dict:
     """``IntakeSerializer(data=data)`` + ``is_valid(raise_exception=True)`` + ``validated_data``, the same rules,
-    messages and result, on one serializer per process: DRF deep-copies every declared field (here 30, with the
+    messages and result, on one serializer per thread: DRF deep-copies every declared field (here 30, with the
     parties' 13) for each new serializer instance, a fifth of the intake's Python before this. Validation keeps
-    no state on the serializer or its fields (``run_validation`` returns the data or raises), so one bound
-    instance serves every request; its fields are bound eagerly, before any request can share it."""
-    global _intake_validator
-    if _intake_validator is None:
+    no state on the serializer or its fields (``run_validation`` returns the data or raises), but its fields
+    cache a few things lazily on first use; one instance per thread (gthread workers serve requests from several
+    threads) keeps even that unshared. Its nested fields are bound eagerly, before its first request."""
+    validator = getattr(_intake_validators, "serializer", None)
+    if validator is None:
         validator = IntakeSerializer()
         validator.fields["parties"].child.fields  # noqa: B018 (bind the nested fields now)
-        _intake_validator = validator
+        _intake_validators.serializer = validator
     try:
-        return _intake_validator.run_validation(data)
+        return validator.run_validation(data)
     except serializers.ValidationError as exc:
         raise serializers.ValidationError(exc.detail) from None
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 import threading
 from collections.abc import Iterable, Mapping
 
@@ -101,6 +102,7 @@ HARMLESS_WORDS = (
     "发烧",
 )
 _DANGER_SET = frozenset(DANGER_WORDS)
+_DANGER_PATTERN = re.compile("|".join(map(re.escape, sorted(DANGER_WORDS, key=len, reverse=True))))
 _segmenter = None
 _segmenter_lock = threading.Lock()
 
@@ -146,8 +148,17 @@ def words(text: str) -> list[str]:
     return segmenter().lcut(text, HMM=False)
 
 
+def could_hold_danger_words(text: str) -> bool:
+    """Whether any danger word occurs in ``text`` as a substring. jieba's words are substrings of the text, so
+    when none does, no word can be one (``danger_words`` is then empty without segmenting)."""
+    return _DANGER_PATTERN.search(text) is not None
+
+
 def danger_words(text: str) -> list[str]:
-    """The danger words in ``text``, each once, in the order they first appear."""
+    """The danger words in ``text``, each once, in the order they first appear. Texts without any danger
+    word as a substring are not segmented (jieba is the costly part of an intake's triage)."""
+    if not text or not could_hold_danger_words(text):
+        return []
     found = dict.fromkeys(w for w in words(text) if w in _DANGER_SET)
     return list(found)
 

@@ -1,9 +1,11 @@
-"""Lean reads for the API's hot path: one hand-written SELECT whose rows become model instances with the same
-values an ORM query would give (``Model.from_db`` after the backend's and the fields' converters), without the
-ORM's per-query SQL compilation — the largest single cost of a request that runs a dozen small statements.
+"""Lean reads and inserts for the API's hot path: one hand-written SELECT whose rows become model instances with
+the same values an ORM query would give (``Model.from_db`` after the backend's and the fields' converters), and
+INSERTs of new rows with the values prepared as the ORM prepares them, without the ORM's per-query SQL
+compilation — the largest single cost of a request that runs a dozen small statements.
 
-Only for fixed statements read on every request (token + user + memberships, the intake's unit); the column
-lists come from the models' metadata, built once per process per database vendor (immutable within a deploy)."""
+Only for fixed statements run on every request (token + user + memberships, the intake's unit, the intake's case,
+parties, timeline entry, audit event and idempotency row); the column lists come from the models' metadata, built
+once per process per database vendor (immutable within a deploy)."""
 
 from __future__ import annotations
 
@@ -33,6 +35,9 @@ def _converters(model, using: str) -> tuple:
     return _converters_for(model, connection.vendor, using)
 
 
+# Cached per process, shared by the threads of a gthread worker: the backend's converters are bound to the
+# connection of the thread that built the cache but receive the caller's connection (PostgreSQL has none for these
+# models; SQLite's read only settings through it), the fields' converters are the fields' own.
 @cache
 def _converters_for(model, vendor: str, using: str) -> tuple:
     connection = connections[using]
@@ -68,7 +73,8 @@ def insert(obj, using: str = "default") -> None:
     hand-written INSERT: each field's value prepared exactly as the ORM prepares it (``pre_save`` — e.g.
     ``auto_now_add`` — then ``get_db_prep_save``), the key read back; the statement's text is built once per
     model. A model with ``pre_save``/``post_save`` receivers, or a row that already has a key, goes through
-    ``save()`` instead, so no signal is ever skipped."""
+    ``save()`` instead, so no signal is ever skipped. What a model's own ``save()`` override would add to the
+    first INSERT is the caller's to know: use it only where that override adds nothing to a new row."""
     from django.db.models.signals import post_save, pre_save
 
     model = type(obj)
@@ -77,6 +83,7 @@ def insert(obj, using: str = "default") -> None:
         return
     connection = connections[using]
     fields, sql, returning = _insert_plan(model, connection.vendor, using)
+    obj._prepare_related_fields_for_save(operation_name="save")
     params = [f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
@@ -87,6 +94,39 @@ def insert(obj, using: str = "default") -> None:
     obj.pk = pk
     obj._state.adding = False
     obj._state.db = using
+
+
+MANY_ROWS = 50  # more rows than this: bulk_create, which batches within the backend's parameter limit
+
+
+def insert_many(objs: list, using: str = "default") -> list:
+    """``Model.objects.bulk_create(objs)`` for a few new rows of one model in one hand-written multi-row INSERT:
+    like ``bulk_create`` it sends no signals and prepares each value as the ORM does (``pre_save`` with
+    ``add=True``, then ``get_db_prep_save``); the keys come back in the rows' order (``RETURNING``, as
+    ``bulk_create`` relies on too). Rows that already have a key, or a backend that cannot return the keys of a
+    multi-row INSERT, and more than ``MANY_ROWS`` rows, go through ``bulk_create``. Returns ``objs``."""
+    if not objs:
+        return objs
+    model = type(objs[0])
+    connection = connections[using]
+    if (
+        len(objs) > MANY_ROWS
+        or any(obj.pk is not None or type(obj) is not model for obj in objs)
+        or not connection.features.can_return_rows_from_bulk_insert
+    ):
+        return model._default_manager.using(using).bulk_create(objs)
+    fields, sql = _insert_many_plan(model, connection.vendor, using, len(objs))
+    for obj in objs:
+        obj._prepare_related_fields_for_save(operation_name="bulk_create")
+    params = [f.get_db_prep_save(f.pre_save(obj, True), connection) for obj in objs for f in fields]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        keys = [row[0] for row in cursor.fetchall()]
+    for obj, pk in zip(objs, keys, strict=True):
+        obj.pk = pk
+        obj._state.adding = False
+        obj._state.db = using
+    return objs
 
 
 @cache
@@ -101,3 +141,16 @@ def _insert_plan(model, vendor: str, using: str):
         f"VALUES ({', '.join(['%s'] * len(fields))})" + (f" RETURNING {q(pk.column)}" if returning else "")
     )
     return fields, sql, returning
+
+
+@cache
+def _insert_many_plan(model, vendor: str, using: str, rows: int):
+    q = connections[using].ops.quote_name
+    pk = model._meta.pk
+    fields = tuple(f for f in model._meta.concrete_fields if f is not pk)
+    row = f"({', '.join(['%s'] * len(fields))})"
+    sql = (
+        f"INSERT INTO {q(model._meta.db_table)} ({', '.join(q(f.column) for f in fields)}) "  # noqa: S608
+        f"VALUES {', '.join([row] * rows)} RETURNING {q(pk.column)}"
+    )
+    return fields, sql

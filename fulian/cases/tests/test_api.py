@@ -366,3 +366,35 @@ def test_case_payload_equals_the_serializer(cast, cases):
         case = Case.objects.get(pk=case.pk)
         assert case_payload(case) == dict(CaseSerializer(case).data)
         assert case_payload(case)["first_contact_at"] or case.first_contact_at is None
+
+
+def test_each_thread_validates_intakes_with_its_own_serializer(cast):
+    """gthread workers serve requests from several threads: the reused intake serializer is one per thread, and
+    every thread's validation gives the same result and the same errors."""
+    from rest_framework import serializers
+
+    from fulian.cases.api import _intake_validators, validate_intake_body
+
+    good = intake_body(cast)
+    bad = intake_body(cast, channel="fax", parties=[{"role": "nobody"}])
+    seen, results, errors = [], [], []
+
+    def validate():
+        try:
+            results.append(validate_intake_body(good))
+            with pytest.raises(serializers.ValidationError) as refused:
+                validate_intake_body(bad)
+            errors.append(refused.value.detail)
+            seen.append(_intake_validators.serializer)
+        finally:
+            connections.close_all()
+
+    validate()
+    threads = [threading.Thread(target=validate) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(seen) == 4 and len({id(s) for s in seen}) == 4
+    assert all(r == results[0] for r in results) and results[0]["category"].code == "marriage_family"
+    assert all(e == errors[0] for e in errors) and set(errors[0]) == {"channel", "parties"}

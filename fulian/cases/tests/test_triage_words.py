@@ -86,3 +86,56 @@ def test_intake_suggests_from_whole_words_only(cast):
     intake = beaten.timeline.get(kind=EntryKind.INTAKE)
     assert intake.data["danger_words"] == 2
     assert working_away.timeline.get(kind=EntryKind.INTAKE).data["danger_words"] == 0
+
+
+def _segmented(text: str) -> list[str]:
+    """``danger_words`` without its shortcut: every text segmented."""
+    return list(dict.fromkeys(w for w in triage.words(text) if w in triage._DANGER_SET))
+
+
+def test_the_unsegmented_shortcut_gives_what_segmenting_gives():
+    """``danger_words`` skips jieba when no danger word occurs as a substring: over texts with and without
+    danger words, danger characters inside everyday words, and sentences as a switchboard pushes them, the
+    result is exactly the segmented one."""
+    import random
+
+    neutral = [
+        "他",
+        "我",
+        "喝醉了",
+        "来电反映近期家庭矛盾激化,",
+        "希望妇联帮助协调。",
+        "孩子",
+        "离婚",
+        "又",
+        "要",
+        ",",
+        " ",
+    ]
+    rng = random.Random(3)
+
+    def piece() -> str:
+        r = rng.random()
+        if r < 0.05:
+            return rng.choice(triage.DANGER_WORDS)
+        if r < 0.12:
+            return rng.choice(triage.HARMLESS_WORDS)
+        return rng.choice(neutral)
+
+    texts = [text for text, _ in POSITIVE] + NEGATIVE
+    texts += ["", "来电反映近期家庭矛盾激化,希望妇联帮助协调。" * 3, "希望妇联帮助调解", "abc 123"]
+    texts += ["".join(piece() for _ in range(rng.randrange(1, 12))) for _ in range(600)]
+    skipped = [t for t in texts if not triage.could_hold_danger_words(t)]
+    assert len(skipped) > 50 and len(texts) - len(skipped) > 50  # both paths are exercised
+    for text in texts:
+        assert triage.danger_words(text) == _segmented(text), text
+
+
+def test_a_text_without_any_danger_word_is_not_segmented(monkeypatch):
+    def no_jieba(text):
+        raise AssertionError(f"segmented {text!r}")
+
+    monkeypatch.setattr(triage, "words", no_jieba)
+    assert triage.danger_words("来电反映近期家庭矛盾激化,希望妇联帮助协调。") == []
+    with pytest.raises(AssertionError):
+        triage.danger_words("我打电话咨询离婚")  # a danger character: segmented (and here 打 is not a word)

@@ -29,7 +29,8 @@ Environment:
   BENCH_YEAR            the year the reports suite asks for (default 2025, the last whole year of ledger)
   BENCH_INTAKES         API intakes sent under load (default 2000; 0 skips the load test), at most
                         BENCH_INTAKE_SECONDS (30) with BENCH_INTAKE_CLIENTS (20) threads against
-                        BENCH_GUNICORN_WORKERS (2) gunicorn workers
+                        BENCH_GUNICORN_WORKERS (2) gunicorn workers of BENCH_GUNICORN_THREADS (4; 1 = sync
+                        workers) threads, BENCH_GUNICORN_KEEPALIVE (gunicorn's --keep-alive; default gunicorn's)
 """
 
 from __future__ import annotations
@@ -402,9 +403,11 @@ def run_reports() -> None:
     goals[f"every figure within {RATIO_GOAL:.0f}x of its raw SQL (statistics service, median)"] = all(
         r["ratio_service_median"] <= RATIO_GOAL for r in results
     )
-    goals[f"every page within {RATIO_GOAL:.0f}x of its raw SQL (HTTP incl. rendering, median)"] = all(
-        r["ratio_http_median"] <= RATIO_GOAL for r in results
-    )
+    # informational, not a goal of the issue: the page adds the session, sign-in, rendering (or the .docx) to the
+    # figures, which the hand-written SQL does not do
+    goals[
+        f"(informational) every page within {RATIO_GOAL:.0f}x of its raw SQL (HTTP incl. rendering, median)"
+    ] = all(r["ratio_http_median"] <= RATIO_GOAL for r in results)
     document = {
         "suite": "reports",
         "generated_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
@@ -422,7 +425,10 @@ def run_reports() -> None:
             "each repetition",
             "baseline": "raw_sql_ms: hand-written SQL over the base tables (ledger records, units, cadres, "
             "cases, assignments; no maintained table) computing the same figures, asserted equal to the "
-            "service's before timing; service_ms: fulian.reports.queries as the page calls it, no HTTP",
+            "service's before timing; service_ms: fulian.reports.queries as the page calls it, no HTTP; for the "
+            "Word row the report's figures that the raw SQL also computes (the ledger, tree, cadre, case and task "
+            "figures), with service_all_ms: every registered indicator (repeat contacts, rectify, voice and "
+            "portal too, which have no raw-SQL baseline here)",
         },
         "results": results,
         "goals": goals,

@@ -1,7 +1,7 @@
 """Case intake through the real API under load (part of the cases benchmark; PostgreSQL only).
 
-Starts gunicorn (``fulian.wsgi``, BENCH_GUNICORN_WORKERS=2 gthread workers of BENCH_GUNICORN_THREADS=4 threads; 1
-thread = sync workers) on a free 127.0.0.1 port against the benchmark database, with the settings given explicitly
+Starts gunicorn (``fulian.wsgi``, BENCH_GUNICORN_WORKERS=2 sync workers; BENCH_GUNICORN_THREADS=4: gthread workers
+of 4 threads) on a free 127.0.0.1 port against the benchmark database, with the settings given explicitly
 in its environment (FULIAN_DATABASE_URL, FULIAN_DATA_KEY, FULIAN_ALLOWED_HOSTS); creates an API token for the city's
 12338 hotline operator with ``fulian token create``; then BENCH_INTAKE_CLIENTS=20 client threads (``http.client``,
 one connection each) POST intakes to ``/api/v1/cases/`` (registered in the townships and streets of the city's last
@@ -23,8 +23,8 @@ city (BENCH_FACTOR, default 0.2) if absent and runs only the intake load, with t
 single-row INSERT rate of one connection; the same load with 1 client). ``--cpu``: CPU per intake instead
 (Python and the PostgreSQL backend, robust to other jobs on the machine); with BENCH_AUDIT_CEILING=1 also the
 audit log's ceiling (one chain against the lanes, transactions holding the head 5 ms). With
-FULIAN_DB_PREPARED_STATEMENTS=1 in the environment the in-process client and gunicorn both use PostgreSQL
-server-side binding with prepared statements. During the load, the CPU of the client threads (this process),
+FULIAN_DB_PREPARED_STATEMENTS (on by default; 0 in the environment turns it off) the in-process client and
+gunicorn both use PostgreSQL server-side binding with prepared statements. During the load, the CPU of the client threads (this process),
 gunicorn's processes and this database's PostgreSQL backends is read from /proc (per request, with the machine's
 idle share): robust to other jobs on the machine, which the rate is not. ``bench/prof_intake.py`` shows where one
 intake's CPU goes. Used for docs/performance.md "Intake throughput (session 8)".
@@ -65,11 +65,14 @@ INTAKES = int(os.environ.get("BENCH_INTAKES", "2000"))
 SECONDS = float(os.environ.get("BENCH_INTAKE_SECONDS", "30"))
 CLIENTS = int(os.environ.get("BENCH_INTAKE_CLIENTS", "20"))
 WORKERS = int(os.environ.get("BENCH_GUNICORN_WORKERS", "2"))
-# > 1: gthread workers (a thread's request runs while another waits for PostgreSQL; keep-alive connections); 1: sync
-THREADS = int(os.environ.get("BENCH_GUNICORN_THREADS", "4"))
+# 1: sync workers (the default: on a quiet machine the best p95, docs/performance.md "Intake throughput (session 9)");
+# > 1: gthread workers (a thread's request runs while another waits for PostgreSQL; keep-alive connections)
+THREADS = int(os.environ.get("BENCH_GUNICORN_THREADS", "1"))
 # gunicorn's --keep-alive seconds (gthread workers keep connections open; sync workers close each one); "": default
 KEEPALIVE = os.environ.get("BENCH_GUNICORN_KEEPALIVE", "")
 REPLAYS = 100
+# intakes sent through the same clients before the timed window (0 with one client): not in the rate or latencies
+WARMUP = int(os.environ.get("BENCH_INTAKE_WARMUP", "60"))
 PROFILE_INTAKES = int(os.environ.get("BENCH_PROFILE_INTAKES", "150"))
 THROUGHPUT_GOAL = 200.0
 P95_GOAL_MS = 100.0
@@ -538,9 +541,13 @@ def run_intake_load(city: OrgUnit, hotline) -> dict:
         .values_list("pk", flat=True)
     )
     run_id = secrets.token_hex(4)
-    data = payloads(units, INTAKES, seed=7)
+    warmup = WARMUP if CLIENTS > 1 else 0
+    data = payloads(units, warmup + INTAKES, seed=7)
     bodies = [json.dumps(b, ensure_ascii=False).encode() for b in data]
     keys = [f"bench-{run_id}-{i:05d}" for i in range(len(bodies))]
+    # the first requests of each worker open its database connection and import the intake's code (up to
+    # ~0.5 s): sent before the timed window, checked like the others, reported apart
+    warm_bodies, warm_keys, bodies, keys = bodies[:warmup], keys[:warmup], bodies[warmup:], keys[warmup:]
     env = {**os.environ}
     token = subprocess.run(
         [str(Path(sys.executable).parent / "fulian"), "token", "create", hotline.username, "--name", "bench"],
@@ -558,6 +565,7 @@ def run_intake_load(city: OrgUnit, hotline) -> dict:
     log(f"gunicorn ({WORKERS} workers, {THREADS} threads) on 127.0.0.1:{port}, pid {proc.pid}")
     try:
         _wait_ready(port, token, proc)
+        warm = load(port, token, warm_bodies, warm_keys)[0] if warm_bodies else []
         load_before = os.getloadavg()
         with CpuDuringLoad(proc.pid) as cpu:
             results, seconds = load(port, token, bodies, keys)
@@ -585,9 +593,14 @@ def run_intake_load(city: OrgUnit, hotline) -> dict:
             },
             "loadavg_1m_before_after": [round(load_before[0], 2), round(load_after[0], 2)],
             "cpu_ms_per_request": cpu.per_request_ms(len(results)),
+            "warmup": {
+                "requests": len(warm),
+                "created": sum(1 for r in warm if r["status"] == 201),
+                "max_ms": round(max((r["ms"] for r in warm), default=0), 1),
+            },
         }
         log(f"intake load: {figures}")
-        figures["checks"] = verify(results, hotline, since)
+        figures["checks"] = verify(warm + results, hotline, since)
         figures["replay"] = replay(port, token, results, bodies, keys)
         log(f"intake checks: {figures['checks']} replay: {figures['replay']}")
     finally:

@@ -29,8 +29,8 @@ Environment:
   BENCH_YEAR            the year the reports suite asks for (default 2025, the last whole year of ledger)
   BENCH_INTAKES         API intakes sent under load (default 2000; 0 skips the load test), at most
                         BENCH_INTAKE_SECONDS (30) with BENCH_INTAKE_CLIENTS (20) threads against
-                        BENCH_GUNICORN_WORKERS (2) gunicorn workers of BENCH_GUNICORN_THREADS (4; 1 = sync
-                        workers) threads, BENCH_GUNICORN_KEEPALIVE (gunicorn's --keep-alive; default gunicorn's)
+                        BENCH_GUNICORN_WORKERS (2) gunicorn workers of BENCH_GUNICORN_THREADS threads (1: sync
+                        workers, the default; 4: gthread), BENCH_GUNICORN_KEEPALIVE (gunicorn's --keep-alive)
 """
 
 from __future__ import annotations

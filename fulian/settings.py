@@ -134,12 +134,13 @@ else:  # PostgreSQL
         # estimated cost, and a province-wide statistic then spends ~2 s compiling before it reads a row
         # (docs/performance.md, "Reports at province scale"). Off unless FULIAN_DB_JIT=1.
         _pg["options"] = "-c jit=off"
-    if env_bool("FULIAN_DB_PREPARED_STATEMENTS"):
+    if env_bool("FULIAN_DB_PREPARED_STATEMENTS", default=True):
         # parameters bound on the server and statements run 5 times prepared on the connection — the server
-        # skips parsing and planning them, psycopg skips quoting the values (an API intake: -25 % CPU, see
-        # docs/performance.md "Intake throughput"). Opt-in: server-side binding rejects a few query shapes (the
-        # same parameterised expression in SELECT and GROUP BY) and needs a pooler that handles prepared
-        # statements.
+        # skips parsing and planning them, psycopg skips quoting the values (an API intake: PostgreSQL's CPU
+        # -35 to -45 %, see docs/performance.md "Intake throughput"). On by default since the whole suite passes
+        # with it; FULIAN_DB_PREPARED_STATEMENTS=0 turns it off, e.g. behind a pooler in transaction mode that
+        # does not track prepared statements (PgBouncer before 1.21). Server-side binding rejects a query that
+        # repeats one parameterised expression in SELECT and GROUP BY: group by position instead.
         _pg.update(server_side_binding=True, prepare_threshold=5)
     DATABASES["default"]["OPTIONS"] = _pg
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

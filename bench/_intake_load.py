@@ -23,8 +23,8 @@ city (BENCH_FACTOR, default 0.2) if absent and runs only the intake load, with t
 single-row INSERT rate of one connection; the same load with 1 client). ``--cpu``: CPU per intake instead
 (Python and the PostgreSQL backend, robust to other jobs on the machine); with BENCH_AUDIT_CEILING=1 also the
 audit log's ceiling (one chain against the lanes, transactions holding the head 5 ms). With
-FULIAN_DB_PREPARED_STATEMENTS (on by default; 0 in the environment turns it off) the in-process client and
-gunicorn both use PostgreSQL server-side binding with prepared statements. During the load, the CPU of the client threads (this process),
+FULIAN_DB_PREPARED_STATEMENTS=1 in the environment the in-process client and gunicorn both use PostgreSQL
+server-side binding with prepared statements (opt-in, see fulian/settings.py). During the load, the CPU of the client threads (this process),
 gunicorn's processes and this database's PostgreSQL backends is read from /proc (per request, with the machine's
 idle share): robust to other jobs on the machine, which the rate is not. ``bench/prof_intake.py`` shows where one
 intake's CPU goes. Used for docs/performance.md "Intake throughput (session 8)".

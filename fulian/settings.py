@@ -134,13 +134,15 @@ else:  # PostgreSQL
         # estimated cost, and a province-wide statistic then spends ~2 s compiling before it reads a row
         # (docs/performance.md, "Reports at province scale"). Off unless FULIAN_DB_JIT=1.
         _pg["options"] = "-c jit=off"
-    if env_bool("FULIAN_DB_PREPARED_STATEMENTS", default=True):
+    if env_bool("FULIAN_DB_PREPARED_STATEMENTS"):
         # parameters bound on the server and statements run 5 times prepared on the connection — the server
-        # skips parsing and planning them, psycopg skips quoting the values (an API intake: PostgreSQL's CPU
-        # -35 to -45 %, see docs/performance.md "Intake throughput"). On by default since the whole suite passes
-        # with it; FULIAN_DB_PREPARED_STATEMENTS=0 turns it off, e.g. behind a pooler in transaction mode that
-        # does not track prepared statements (PgBouncer before 1.21). Server-side binding rejects a query that
-        # repeats one parameterised expression in SELECT and GROUP BY: group by position instead.
+        # skips parsing and, once it settles on a generic plan, planning them (an API intake: PostgreSQL's CPU
+        # -35 to -45 %, docs/performance.md "Intake throughput (session 9)"). Opt-in, because a generic plan does
+        # not know how many rows a path range holds: with it on, the hand-written statistics of the reports
+        # benchmark went from 6 to 230 ms for a village; planning every execution (plan_cache_mode =
+        # force_custom_plan) removes the risk and the gain alike. The whole suite passes with it on. It needs a
+        # pooler that tracks prepared statements (PgBouncer 1.21+), and server-side binding rejects a query that
+        # repeats one parameterised expression in SELECT and GROUP BY (group by position instead).
         _pg.update(server_side_binding=True, prepare_threshold=5)
     DATABASES["default"]["OPTIONS"] = _pg
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

@@ -5,7 +5,8 @@ ORM, each costs 1–3 ms of Python (building the query, compiling it) for a stat
 a fraction of that: below a county the dashboard's Python was three times its database time. The sources'
 statements are fixed in shape (only the unit, the period and the codes vary), so they are written here as SQL
 text with parameters — the same statements the ORM produced (tests compare the figures with the ORM's
-definitions), for PostgreSQL and SQLite. See docs/performance.md, "Reports: hand-written statements".
+definitions), for PostgreSQL and SQLite. See docs/performance.md, "Reports at province scale", "Session 9:
+hand-written statements".
 
 Everything that varies is a parameter except names and numbers that come from our own code (table and column
 names, path prefix lengths), never from input.
@@ -24,7 +25,7 @@ from django.db import connection
 from fulian.lib import lean
 
 from .models import OrgUnit
-from .paths import subtree_range
+from .paths import prefix_length, subtree_range
 
 UNITS = OrgUnit._meta.db_table
 _DECIMAL = decimal.Context(prec=15)
@@ -65,8 +66,6 @@ def family_in(column: str, unit: OrgUnit, *, children_only: bool = False) -> tup
 
 def branch(path_column: str, unit: OrgUnit) -> str:
     """The child branch of a row below ``unit``: the first ``depth + 1`` segments of its unit's path."""
-    from .paths import prefix_length
-
     return f"SUBSTR({path_column}, 1, {prefix_length(unit.depth + 1)})"
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.db.models import BooleanField, Count, F, Func, Q, Subquery, Value
+from django.db.models import Count, Q, Value
 from django.db.models.functions import Substr, TruncMonth
 from django.utils import timezone
 
@@ -29,36 +29,15 @@ def _bounds(start: dt.date, end: dt.date) -> Q:
     return Q(created_at__gte=low, created_at__lt=high)
 
 
-class _UnitIn(Func):
-    """``org_unit_id IN (subquery)``; on PostgreSQL ``org_unit_id = ANY(ARRAY(subquery))``, which the planner
-    turns into one probe per unit of the index (org_unit, created_at, …) instead of scanning a whole year of
-    the province's cases and dropping those outside the subtree (the path join or IN semi-join does that: a
-    city took as long as the province). As ``fulian.ledger.queries._InSubquery`` does for the ledger."""
-
-    output_field = BooleanField()
-
-    def as_sql(self, compiler, connection, **extra):
-        return super().as_sql(compiler, connection, template="%(expressions)s", arg_joiner=" IN ", **extra)
-
-    def as_postgresql(self, compiler, connection, **extra):
-        return super().as_sql(
-            compiler, connection, template="%(expressions)s))", arg_joiner=" = ANY(ARRAY(", **extra
-        )
-
-
-def in_subtree(unit: OrgUnit) -> Q | _UnitIn:
-    """The cases of ``unit``'s subtree: no condition for the only root, else the units probed one by one."""
-    if statsql.whole_tree(unit):
-        return Q()
-    return _UnitIn(F("org_unit_id"), Subquery(OrgUnit.objects.under(unit).order_by().values("pk")))
-
-
 CASES_TABLE = Case._meta.db_table
 _OPEN = ", ".join(f"'{state}'" for state in OPEN_STATES)
 
 
 def subtree_sql(unit: OrgUnit) -> tuple[str, list]:
-    """``in_subtree`` as SQL on the alias ``c``: TRUE for the only root, else the units probed one by one."""
+    """The cases of ``unit``'s subtree, on the alias ``c``: TRUE for the only root (the period's index alone is
+    read), else ``org_unit_id = ANY(ARRAY(…))`` on PostgreSQL — one probe per unit of the index (org_unit,
+    created_at, …) instead of scanning a whole year of the province's cases and dropping those outside the
+    subtree (a join on the path range did that: a city took as long as the province) — and ``IN`` on SQLite."""
     if statsql.whole_tree(unit):
         return "1 = 1", []
     return statsql.ids_in("c.org_unit_id", unit, array=True)

@@ -74,7 +74,7 @@ def year_of(today: dt.date) -> tuple[dt.date, dt.date]:
 
 def orm_cases(unit: OrgUnit, start: dt.date, end: dt.date, group) -> dict:
     """The ORM's counts: received / closed (``stat_aggregates``) and overdue now (``overdue_condition``)."""
-    cases = Case.objects.filter(case_indicators.in_subtree(unit)).exclude(state=State.DRAFT)
+    cases = Case.objects.under(unit).exclude(state=State.DRAFT)
     out: dict = {}
     period = cases.filter(case_indicators._bounds(start, end)).annotate(g=group).values("g")
     for row in period.annotate(r=Count("id"), c=Count("id", filter=Q(closed_at__isnull=False))).order_by():
@@ -118,7 +118,7 @@ def test_the_overdue_list_equals_the_orm_query(rich):
     for unit in units(rich):
         ours = redlists.overdue_cases(rich.users.county_leader, unit)
         orm = (
-            Case.objects.filter(case_indicators.in_subtree(unit))
+            Case.objects.under(unit)
             .filter(overdue_condition(now))
             .select_related("org_unit", "category", "subcategory")
             .order_by("-risk", "handling_due", "id")[:20]

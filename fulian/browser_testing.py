@@ -30,6 +30,23 @@ PHONE = {"width": 390, "height": 844}
 TIMEOUT_MS = 15_000
 
 
+# the elements sticking out on the right, for the failure message: which one widened the page
+_WIDE = """(width) => [...document.querySelectorAll('body *')]
+  .filter((e) => e.getBoundingClientRect().right > width + 1)
+  .map((e) => `${e.tagName.toLowerCase()}#${e.id}.${e.className} ${Math.round(e.getBoundingClientRect().right)}px`
+    + ` "${(e.textContent || '').trim().slice(0, 40)}"`)
+  .slice(0, 10)"""
+
+
+def assert_fits(page, width: int = PHONE["width"]) -> None:
+    """No sideways scrolling on a phone: the page is no wider than the screen. Measured once the page has
+    loaded (its stylesheets applied: the DOM a wait returns on may be laid out before them); a failure names
+    the elements that stick out."""
+    page.wait_for_load_state("load")
+    scroll = page.evaluate("document.documentElement.scrollWidth")
+    assert scroll <= width, (page.url, scroll, page.evaluate(_WIDE, width))
+
+
 @contextmanager
 def launch() -> Iterator:
     """A headless chromium for one test (skipped, with the reason, where chromium is not installed)."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from fulian.browser_testing import PHONE, launch, outside_the_loop, sign_in, watch
+from fulian.browser_testing import assert_fits, launch, outside_the_loop, sign_in, watch
 from fulian.cases.tests.conftest import make_case
 
 
@@ -68,7 +68,7 @@ def test_hotline_to_follow_up_in_confidence(
     assert number.startswith("WQ-A-")
     expect(page.locator("#parties")).to_contain_text("张*梅")
     expect(page.locator("#parties")).not_to_contain_text("张玉梅")
-    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    assert_fits(page)
     page.screenshot(path=str(tmp_path / "intake-done.png"), full_page=True)
     ctx.close()
 
@@ -129,7 +129,7 @@ def test_hotline_to_follow_up_in_confidence(
     form.get_by_role("button", name="记录回访").click()
     expect(page.locator("hgroup p")).to_contain_text("已回访")
     page.screenshot(path=str(tmp_path / "case-phone.png"), full_page=True)
-    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    assert_fits(page)
     ctx.close()
 
     # 4. staff and the sysadmin of the same township cannot see it

@@ -9,7 +9,7 @@ import datetime as dt
 
 import pytest
 
-from fulian.browser_testing import PHONE, TIMEOUT_MS, launch
+from fulian.browser_testing import PHONE, TIMEOUT_MS, assert_fits, launch
 from fulian.conftest import PASSWORD, make_cadre
 from fulian.orgs.models import Cadre, Education, Position
 
@@ -86,7 +86,7 @@ def test_county_leader_walks_the_tree_and_the_statistics_on_a_phone(
         page.wait_for_function("() => window.htmx !== undefined")
         container = page.locator("main.container")
         assert container.evaluate("el => getComputedStyle(el).paddingLeft") != "0px"  # pico applied
-        assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]  # no sideways scroll
+        assert_fits(page)  # no sideways scroll
 
         # the org tree; expand a township with the htmx ＋ button
         page.locator("header nav").get_by_role("link", name="组织", exact=True).click()

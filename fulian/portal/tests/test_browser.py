@@ -14,7 +14,7 @@ import re
 import pytest
 from django.utils import timezone
 
-from fulian.browser_testing import PHONE, TIMEOUT_MS, launch, outside_the_loop, sign_in, watch
+from fulian.browser_testing import PHONE, TIMEOUT_MS, assert_fits, launch, outside_the_loop, sign_in, watch
 from fulian.throttle.captcha import parse_answer
 
 SUGGESTION = "村里妇女之家活动室长期锁门,希望固定开放时间"
@@ -48,10 +48,6 @@ def anonymous(browser):
     return context, context.new_page()
 
 
-def fits(page) -> None:
-    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"], page.url
-
-
 @pytest.mark.browser
 def test_suggestion_to_rectification_to_disclosure_and_reply(transactional_db, live_server, cast, browser):
     from playwright.sync_api import expect
@@ -74,13 +70,13 @@ def test_suggestion_to_rectification_to_disclosure_and_reply(transactional_db, l
     woman.get_by_label("联系电话(可不填)").fill("13812345678")
     question = woman.locator("label[for=id_captcha]").inner_text()
     woman.locator("#id_captcha").fill(answer(question))
-    fits(woman)
+    assert_fits(woman)
     woman.screenshot(path=SHOTS.format("suggest"), full_page=True)
     woman.get_by_role("button", name="提交").click()
     expect(woman.locator("h1")).to_have_text("您的意见已收到")
     code = woman.locator("#receipt-code").inner_text().strip()
     assert re.fullmatch(r"[A-Z0-9]{4}(-[A-Z0-9]{4}){3}", code), code
-    fits(woman)
+    assert_fits(woman)
 
     # 2. township A's staff: 民意 → the suggestion → a public reply → a problem in the rectification ledger
     staff_ctx, staff = sign_in(browser, live_server, "a_staff")
@@ -132,7 +128,7 @@ def test_suggestion_to_rectification_to_disclosure_and_reply(transactional_db, l
     staff.get_by_role("button", name="报告整改完成").click()
     expect(staff.locator(flash)).to_have_text("已报告整改完成。")
     expect(staff.locator(".status")).to_have_text("已整改(待验收)")
-    fits(staff)
+    assert_fits(staff)
 
     # the township leader accepts it, from the notice that it waits for acceptance
     leader_ctx, leader = sign_in(browser, live_server, "a_leader")
@@ -161,7 +157,7 @@ def test_suggestion_to_rectification_to_disclosure_and_reply(transactional_db, l
     expect(staff.locator("#item-state")).to_have_text("待审核")
     expect(staff.get_by_role("button", name="审核同意,公开")).to_have_count(0)  # only a leader publishes
     staff.screenshot(path=SHOTS.format("staff-item"), full_page=True)
-    fits(staff)
+    assert_fits(staff)
 
     leader.locator("header nav").get_by_role("link", name="公开", exact=True).click()
     leader.locator("#review").get_by_role("link", name=title).click()
@@ -179,7 +175,7 @@ def test_suggestion_to_rectification_to_disclosure_and_reply(transactional_db, l
     expect(woman.locator("h1")).to_have_text(title)
     expect(woman.locator("#body")).to_contain_text(RESULT)
     expect(woman.locator("#body")).to_contain_text("整改已完成并通过验收,欢迎群众监督。")
-    fits(woman)
+    assert_fits(woman)
     woman.locator(".crumbs").get_by_role("link", name="甲镇妇联").click()
     woman.get_by_role("button", name="查询意见答复").click()
     expect(woman.locator("h1")).to_have_text("查看意见办理情况")
@@ -189,7 +185,7 @@ def test_suggestion_to_rectification_to_disclosure_and_reply(transactional_db, l
     expect(woman.locator("#receipt-reply")).to_have_text(REPLY)
     expect(woman.locator("#receipt-rectification")).to_contain_text("已全部整改到位并通过验收")
     expect(woman.locator("#receipt-result")).to_contain_text("受理单位:甲镇妇联")
-    fits(woman)
+    assert_fits(woman)
     woman.screenshot(path=SHOTS.format("receipt"), full_page=True)
     woman_ctx.close()
 

@@ -19,7 +19,7 @@ from django.utils import timezone
 from docx import Document
 from openpyxl import load_workbook
 
-from fulian.browser_testing import PHONE, TIMEOUT_MS, launch, outside_the_loop, sign_in, watch
+from fulian.browser_testing import TIMEOUT_MS, assert_fits, launch, outside_the_loop, sign_in, watch
 from fulian.cases.tests.conftest import make_case
 from fulian.conftest import PASSWORD
 from fulian.ledger.tests.builders import activity, training
@@ -180,10 +180,6 @@ def page_children_table(page, figures: SimpleNamespace) -> tuple[list[str], dict
     return headers, rows
 
 
-def fits(page) -> None:
-    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"], page.url
-
-
 @pytest.mark.browser
 def test_county_leader_dashboard_drill_down_summary_and_table_agree(
     transactional_db, live_server, cast, ledger, browser, tmp_path
@@ -292,7 +288,7 @@ def test_county_leader_dashboard_drill_down_summary_and_table_agree(
         watch(phone, problems)
         phone.goto(county_url)
         expect(phone.locator("#headline article").first).to_be_visible()
-        fits(phone)
+        assert_fits(phone)
         phone.screenshot(path=SHOTS.format("county-phone"), full_page=True)
         phone_ctx.close()
         assert problems == []

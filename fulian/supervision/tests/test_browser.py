@@ -13,7 +13,7 @@ import pytest
 from django.utils import timezone
 from openpyxl import load_workbook
 
-from fulian.browser_testing import PHONE, launch, outside_the_loop, sign_in, watch
+from fulian.browser_testing import assert_fits, launch, outside_the_loop, sign_in, watch
 from fulian.ledger.tests.builders import activity
 
 
@@ -79,7 +79,7 @@ def test_county_sends_sanba_task_township_submits_county_accepts_and_exports(
         tpage.get_by_label("情况说明").fill("开展法律知识宣传、志愿服务和表彰座谈会,发放宣传资料500份。")
         tpage.get_by_role("button", name="报送", exact=True).click()
         expect(tpage.locator("#status")).to_have_text("已报送")
-        assert tpage.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+        assert_fits(tpage)
         town_ctx.close()
 
         # 3. the deadline passes; the officer sees who is late (乙镇 has not reported)

@@ -145,6 +145,10 @@ else:  # PostgreSQL
         # repeats one parameterised expression in SELECT and GROUP BY (group by position instead).
         _pg.update(server_side_binding=True, prepare_threshold=5)
     DATABASES["default"]["OPTIONS"] = _pg
+# the hot path's fixed statements (fulian.lib.lean.cursor: token, the intake's unit, categories and calendar, its
+# inserts, the audit head) prepared on PostgreSQL: their plans do not depend on their values. 0: behind a pooler
+# that does not track prepared statements (PgBouncer in transaction mode before 1.21).
+DB_PREPARE_HOT = env_bool("FULIAN_DB_PREPARE_HOT", default=True)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"

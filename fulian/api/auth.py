@@ -38,7 +38,7 @@ def user_for_token(token: str) -> User | None:
     """``fulian.accounts.actions.user_for_token`` in one statement instead of two (the token with its user, then
     the memberships on the first scope check): the user comes back with its memberships loaded."""
     digest = hashlib.sha256(token.encode()).hexdigest()
-    with connection.cursor() as cursor:
+    with lean.cursor() as cursor:
         cursor.execute(_token_sql(connection.vendor), [digest])
         rows = cursor.fetchall()
     if not rows:

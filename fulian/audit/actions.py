@@ -74,7 +74,7 @@ def record(
         event.prev_hash = last_hash
         event.hash = compute_hash(last_hash, event)
         lean.insert(event)  # append-only: one plain INSERT, no ORM compilation (every audited write)
-        with conn.cursor() as cursor:
+        with lean.cursor(conn.alias) as cursor:
             cursor.execute(_HEAD_UPDATE_SQL, [event.hash, lane])
     return event
 
@@ -106,7 +106,7 @@ def _lock_head(conn, lane: int) -> str:
     """The lane head's last hash, its row locked until the transaction ends (plain SQL: the statement runs for
     every audited write, and the ORM's compilation of it cost more than the database's work)."""
     sql = _HEAD_SELECT_SQL + (" FOR UPDATE" if conn.features.has_select_for_update else "")
-    with conn.cursor() as cursor:
+    with lean.cursor(conn.alias) as cursor:
         cursor.execute(sql, [lane])
         row = cursor.fetchone()
     if row is not None:

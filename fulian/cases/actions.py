@@ -138,7 +138,7 @@ def _require(actor, cap: Cap, case_or_unit, message: str) -> None:
 def calendar_between(start: dt.date, end: dt.date) -> dict[dt.date, bool]:
     """{date: is a working day} for the calendar's exceptions from ``start`` to ``end`` (inclusive): one lean
     statement (read by every intake for its deadlines)."""
-    with connection.cursor() as cursor:
+    with lean.cursor() as cursor:
         adapt = connection.ops.adapt_datefield_value
         cursor.execute(_CALENDAR_SQL, [adapt(start), adapt(end)])
         rows = cursor.fetchall()
@@ -373,7 +373,7 @@ COUNTER_SQL = (
 def next_number(unit: OrgUnit, year: int) -> tuple[int, str]:
     """The next sequence number of ``unit`` in ``year``. Must run inside the intake's transaction: the counter row
     stays locked until it commits, so concurrent intakes queue here, and a failed intake gives its number back."""
-    with connection.cursor() as cursor:  # one statement: increment and read under the row lock it takes
+    with lean.cursor() as cursor:  # one statement: increment and read under the row lock it takes
         cursor.execute(COUNTER_SQL, [unit.pk, year])
         row = cursor.fetchone()
     if row is not None:

@@ -118,7 +118,7 @@ def access_intake_unit(actor, unit_id) -> OrgUnit:
         raise deny(actor, OrgUnit._meta.label_lower, unit_id, Cap.INTAKE_CASES) from None
     unit = None
     if scope and -(2**63) <= pk < 2**63:  # a key out of the column's range is missing, not an error
-        with connection.cursor() as cursor:
+        with lean.cursor() as cursor:
             cursor.execute(_unit_sql(connection.vendor), [pk])
             row = cursor.fetchone()
         unit = lean.build(OrgUnit, row)[0] if row is not None else None
@@ -131,7 +131,7 @@ def categories_by_code(codes: list[str]) -> dict[str, CaseCategory]:
     """The categories with these codes (one or two: an intake's category and sub-category), by code, in one lean
     statement (read on every API intake)."""
     codes = list(dict.fromkeys(codes))
-    with connection.cursor() as cursor:
+    with lean.cursor() as cursor:
         cursor.execute(_categories_sql(connection.vendor, len(codes)), codes)
         rows = cursor.fetchall()
     found = (lean.build(CaseCategory, row)[0] for row in rows)

@@ -11,7 +11,42 @@ from __future__ import annotations
 
 from functools import cache
 
+from django.conf import settings
 from django.db import connections
+
+
+def cursor(using: str = "default"):
+    """A cursor for the fixed statements of the hot path (the reads and inserts here and their callers): on
+    PostgreSQL each statement is prepared on the connection — parsed and planned once, then run by name with
+    its values bound on the server — unless ``settings.DB_PREPARE_HOT`` is off (``FULIAN_DB_PREPARE_HOT=0``,
+    behind a pooler that does not track prepared statements). Safe to plan once because these statements'
+    best plan does not depend on their values (inserts, lookups by key or by a unique or equality index);
+    statistics over path ranges, whose plan does, never come here (see settings, FULIAN_DB_PREPARED_STATEMENTS).
+    Wrapped as Django wraps its own cursors, so query logging and the tests' query counts see every statement."""
+    connection = connections[using]
+    if connection.vendor != "postgresql" or not settings.DB_PREPARE_HOT:
+        return connection.cursor()
+    connection.ensure_connection()
+    raw = connection.connection
+    if raw.prepare_threshold is None:
+        # Django turns psycopg's statement cache off unless asked (prepare_threshold=None): with it off, a
+        # statement executed with prepare=True is prepared anew each time. Its own cursors bind on the client
+        # and never prepare, so enabling the cache changes nothing for them.
+        raw.prepare_threshold = 5
+    return connection._prepare_cursor(_preparing_cursor_class()(raw))
+
+
+@cache
+def _preparing_cursor_class():
+    from django.db.backends.postgresql.base import ServerBindingCursor
+
+    class PreparingCursor(ServerBindingCursor):
+        """Django's server-binding cursor, every statement prepared (psycopg keeps them per connection)."""
+
+        def execute(self, query, params=None, *, prepare=None, binary=None):
+            return super().execute(query, params, prepare=True if prepare is None else prepare, binary=binary)
+
+    return PreparingCursor
 
 
 @cache
@@ -85,12 +120,12 @@ def insert(obj, using: str = "default") -> None:
     fields, sql, returning = _insert_plan(model, connection.vendor, using)
     obj._prepare_related_fields_for_save(operation_name="save")
     params = [f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+    with cursor(using) as c:
+        c.execute(sql, params)
         if returning:
-            pk = cursor.fetchone()[0]
+            pk = c.fetchone()[0]
         else:
-            pk = connection.ops.last_insert_id(cursor, model._meta.db_table, model._meta.pk.column)
+            pk = connection.ops.last_insert_id(c, model._meta.db_table, model._meta.pk.column)
     obj.pk = pk
     obj._state.adding = False
     obj._state.db = using
@@ -119,9 +154,9 @@ def insert_many(objs: list, using: str = "default") -> list:
     for obj in objs:
         obj._prepare_related_fields_for_save(operation_name="bulk_create")
     params = [f.get_db_prep_save(f.pre_save(obj, True), connection) for obj in objs for f in fields]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        keys = [row[0] for row in cursor.fetchall()]
+    with cursor(using) as c:
+        c.execute(sql, params)
+        keys = [row[0] for row in c.fetchall()]
     for obj, pk in zip(objs, keys, strict=True):
         obj.pk = pk
         obj._state.adding = False

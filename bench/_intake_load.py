@@ -41,8 +41,6 @@ import os
 import pstats
 import random
 import secrets
-import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -51,7 +49,7 @@ import time
 from pathlib import Path
 from unittest import mock
 
-from _measure import log, percentile
+from _measure import free_port, log, percentile, start_gunicorn, stop_server
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Count, Max, Min
@@ -175,12 +173,6 @@ class CpuDuringLoad:
         return out
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _id_number(rng: random.Random) -> str:
     from fulian.lib.idcard import check_char
 
@@ -254,48 +246,6 @@ def _post(conn: http.client.HTTPConnection, token: str, key: str, body: bytes):
     response = conn.getresponse()
     data = response.read()
     return response.status, response.getheader("Idempotent-Replayed"), data
-
-
-def _start_gunicorn(port: int, data_key: str) -> subprocess.Popen:
-    env = {
-        **os.environ,
-        "FULIAN_DATABASE_URL": os.environ["FULIAN_DATABASE_URL"],
-        "FULIAN_DATA_KEY": data_key,
-        "FULIAN_ALLOWED_HOSTS": "127.0.0.1",
-    }
-    env.pop("FULIAN_DEBUG", None)
-    return subprocess.Popen(
-        [
-            str(Path(sys.executable).parent / "gunicorn"),
-            "fulian.wsgi:application",
-            "--workers",
-            str(WORKERS),
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--threads",
-            str(THREADS),
-            "--timeout",
-            "60",
-            "--log-level",
-            "warning",
-            *(["--keep-alive", KEEPALIVE] if KEEPALIVE else []),
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=sys.stderr,
-        start_new_session=True,
-    )
-
-
-def _stop(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=5)
 
 
 def _wait_ready(port: int, token: str, proc: subprocess.Popen) -> None:
@@ -558,10 +508,10 @@ def run_intake_load(city: OrgUnit, hotline) -> dict:
         text=True,
         timeout=120,
     ).stdout.strip()
-    port = _free_port()
+    port = free_port()
     since = dt.datetime.now(dt.UTC)
-    data_key = settings.DATA_KEYS[0]
-    proc = _start_gunicorn(port, data_key)
+    keep_alive = ["--keep-alive", KEEPALIVE] if KEEPALIVE else []
+    proc = start_gunicorn(port, WORKERS, "--threads", str(THREADS), *keep_alive, timeout=60)
     log(f"gunicorn ({WORKERS} workers, {THREADS} threads) on 127.0.0.1:{port}, pid {proc.pid}")
     try:
         _wait_ready(port, token, proc)
@@ -604,7 +554,7 @@ def run_intake_load(city: OrgUnit, hotline) -> dict:
         figures["replay"] = replay(port, token, results, bodies, keys)
         log(f"intake checks: {figures['checks']} replay: {figures['replay']}")
     finally:
-        _stop(proc)
+        stop_server(proc)
     figures["goals"] = {
         f">= {THROUGHPUT_GOAL:.0f} intakes/s": figures["intakes_per_second"] >= THROUGHPUT_GOAL,
         f"p95 < {P95_GOAL_MS:.0f} ms": figures["latency_ms"]["p95"] < P95_GOAL_MS,

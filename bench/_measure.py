@@ -11,7 +11,10 @@ import datetime as dt
 import gc
 import json
 import os
+import signal
+import socket
 import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -55,6 +58,53 @@ def raw(sql: str, params=()) -> list[tuple]:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchall()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_gunicorn(port: int, workers: int, *options: str, timeout: int = 120) -> subprocess.Popen:
+    """``gunicorn fulian.wsgi`` on 127.0.0.1:``port`` in a session of its own (``stop_server`` ends it), with the
+    settings given explicitly: this process's environment (its database), its data key, 127.0.0.1 allowed, never
+    debug. ``options``: more gunicorn arguments (``--threads 4`` …)."""
+    from django.conf import settings
+
+    env = {**os.environ, "FULIAN_ALLOWED_HOSTS": "127.0.0.1", "FULIAN_DATA_KEY": settings.DATA_KEYS[0]}
+    env.pop("FULIAN_DEBUG", None)
+    return subprocess.Popen(
+        [
+            str(Path(sys.executable).parent / "gunicorn"),
+            "fulian.wsgi:application",
+            "--workers",
+            str(workers),
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--timeout",
+            str(timeout),
+            "--log-level",
+            "warning",
+            *options,
+        ],
+        cwd=Path(__file__).resolve().parent.parent,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=sys.stderr,
+        start_new_session=True,
+    )
+
+
+def stop_server(proc: subprocess.Popen) -> None:
+    """Stop a server started by ``start_gunicorn`` (its whole session: master and workers)."""
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=5)
 
 
 def percentile(samples: list[float], q: float) -> float:

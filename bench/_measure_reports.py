@@ -24,8 +24,6 @@ import http.client
 import json
 import os
 import re
-import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -42,8 +40,7 @@ import django  # noqa: E402
 
 django.setup()
 
-from _measure import log, percentile, raw  # noqa: E402 (the other suites' helpers, one copy)
-from django.conf import settings  # noqa: E402
+from _measure import free_port, log, percentile, raw, start_gunicorn, stop_server  # noqa: E402 (the other suites' helpers, one copy)
 from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 
@@ -371,46 +368,6 @@ def timed_once(fn) -> float:
     return (time.perf_counter() - started) * 1000
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_gunicorn(port: int) -> subprocess.Popen:
-    env = {**os.environ, "FULIAN_ALLOWED_HOSTS": "127.0.0.1", "FULIAN_DATA_KEY": settings.DATA_KEYS[0]}
-    env.pop("FULIAN_DEBUG", None)
-    return subprocess.Popen(
-        [
-            str(Path(sys.executable).parent / "gunicorn"),
-            "fulian.wsgi:application",
-            "--workers",
-            str(WORKERS),
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--timeout",
-            "120",
-            "--log-level",
-            "warning",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=sys.stderr,
-        start_new_session=True,
-    )
-
-
-def stop(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=5)
-
-
 class Browser:
     """One signed-in user over one keep-alive connection, with its cookies."""
 
@@ -544,7 +501,7 @@ def main() -> None:
     county = units["county"]
     top = units.get("province") or units["city"]
     port = free_port()
-    proc = start_gunicorn(port)
+    proc = start_gunicorn(port, WORKERS)
     log(f"gunicorn ({WORKERS} workers) on 127.0.0.1:{port}, pid {proc.pid}")
     results = []
     load_before = os.getloadavg()
@@ -609,7 +566,7 @@ def main() -> None:
         log(f"  the statistics service for every registered indicator: {r['service_all_ms']}")
         results.append(r)
     finally:
-        stop(proc)
+        stop_server(proc)
     load_after = os.getloadavg()
     print(
         json.dumps(

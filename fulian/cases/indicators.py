@@ -30,7 +30,7 @@ def _bounds(start: dt.date, end: dt.date) -> Q:
 
 
 CASES_TABLE = Case._meta.db_table
-_OPEN = ", ".join(f"'{state}'" for state in OPEN_STATES)
+_OPEN = statsql.literals(OPEN_STATES)
 
 
 def subtree_sql(unit: OrgUnit) -> tuple[str, list]:

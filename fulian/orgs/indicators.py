@@ -82,7 +82,7 @@ def _cadre_counts(codes: list[str]) -> str:
     out = []
     for code in codes:
         if code in EDUCATION:
-            values = ", ".join(f"'{value}'" for value in EDUCATION[code])
+            values = statsql.literals(EDUCATION[code])
             out.append(f"COUNT(CASE WHEN c0.education IN ({values}) THEN 1 END) AS {code}")
         else:
             out.append(f"COUNT(c0.org_unit_id) AS {code}")

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -39,6 +40,15 @@ def fetch(sql: str, params: list | tuple = ()) -> list[tuple]:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchall()
+
+
+def literals(values) -> str:
+    """``'a', 'b'`` for ``IN (…)``: the choices of our own models (states, kinds …), never input — checked to be
+    plain words, so that a value can never close the quote."""
+    words = [str(value) for value in values]
+    if not words or not all(re.fullmatch(r"\w+", word) for word in words):
+        raise ValueError(f"not a list of plain words: {words!r}")
+    return ", ".join(f"'{word}'" for word in words)
 
 
 def ids_in(column: str, unit: OrgUnit, *, array: bool | None = None) -> tuple[str, list]:

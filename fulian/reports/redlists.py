@@ -100,8 +100,8 @@ def overdue_cases(actor, unit: OrgUnit, limit: int = 20) -> list[OverdueCase] | 
 
 
 HOME_KINDS = (HomeKind.WOMEN, HomeKind.BOTH)
-_VILLAGES = ", ".join(f"'{kind}'" for kind in VILLAGE_KINDS)
-_HOME_KINDS = ", ".join(f"'{kind}'" for kind in HOME_KINDS)
+_VILLAGES = statsql.literals(VILLAGE_KINDS)
+_HOME_KINDS = statsql.literals(HOME_KINDS)
 
 
 @dataclass

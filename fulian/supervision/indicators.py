@@ -27,7 +27,7 @@ COUNTS = {
 
 ASSIGNMENTS = Assignment._meta.db_table
 TASKS_TABLE = Task._meta.db_table
-_REPORTED = ", ".join(f"'{status}'" for status in REPORTED_STATUSES)
+_REPORTED = statsql.literals(REPORTED_STATUSES)
 
 
 def _counted(

@@ -262,3 +262,10 @@ def test_value_conversions_of_hand_written_rows():
     aware = statsql.as_moment("2026-03-01 04:00:00")
     assert aware == dt.datetime(2026, 3, 1, 4, tzinfo=dt.UTC)
     assert statsql.as_moment(aware) is aware
+
+
+def test_literals_take_plain_words_only():
+    assert statsql.literals(["registered", "in_progress"]) == "'registered', 'in_progress'"
+    for bad in (["x'); DROP TABLE t; --"], ["a b"], []):
+        with pytest.raises(ValueError):
+            statsql.literals(bad)

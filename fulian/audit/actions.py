@@ -64,7 +64,9 @@ def record(
         detail=detail or {},
     )
     conn = transaction.get_connection()
-    with transaction.atomic():
+    # a transaction of its own outside one; inside the caller's, no savepoint (two round trips per audited write):
+    # a failed append fails the caller's transaction, which then cannot commit a write without its event
+    with transaction.atomic(savepoint=False):
         lane = _pinned_lane(conn)
         if lane is None:
             lane = lane_for(where.unit_id)
@@ -73,9 +75,10 @@ def record(
         last_hash = _lock_head(conn, lane)
         event.prev_hash = last_hash
         event.hash = compute_hash(last_hash, event)
-        lean.insert(event)  # append-only: one plain INSERT, no ORM compilation (every audited write)
-        with lean.cursor(conn.alias) as cursor:
-            cursor.execute(_HEAD_UPDATE_SQL, [event.hash, lane])
+        # append-only: one plain INSERT, no ORM compilation (every audited write), the head moved along with it
+        moved = lean.insert(event, along=(_HEAD_UPDATE_SQL, [event.hash, lane]))
+        if moved != 1:
+            raise RuntimeError(f"audit chain head {lane} was not moved")
     return event
 
 

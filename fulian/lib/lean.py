@@ -103,32 +103,152 @@ def build(model, row, start: int = 0, using: str = "default"):
     return model.from_db(using, names, values), end
 
 
-def insert(obj, using: str = "default") -> None:
+def _plain(obj) -> bool:
+    """Whether ``obj`` may be written by a plain INSERT: a new row (no key) of a model without ``pre_save`` or
+    ``post_save`` receivers (the ORM would send those signals)."""
+    from django.db.models.signals import post_save, pre_save
+
+    model = type(obj)
+    return obj.pk is None and not pre_save.has_listeners(model) and not post_save.has_listeners(model)
+
+
+def _saved(obj, pk, using: str) -> None:
+    obj.pk = pk
+    obj._state.adding = False
+    obj._state.db = using
+
+
+def insert(obj, using: str = "default", *, along: tuple[str, list] | None = None) -> int | None:
     """``obj.save(force_insert=True)`` for a new row of an append-only model (no primary key yet) in one
     hand-written INSERT: each field's value prepared exactly as the ORM prepares it (``pre_save`` — e.g.
     ``auto_now_add`` — then ``get_db_prep_save``), the key read back; the statement's text is built once per
     model. A model with ``pre_save``/``post_save`` receivers, or a row that already has a key, goes through
     ``save()`` instead, so no signal is ever skipped. What a model's own ``save()`` override would add to the
-    first INSERT is the caller's to know: use it only where that override adds nothing to a new row."""
-    from django.db.models.signals import post_save, pre_save
+    first INSERT is the caller's to know: use it only where that override adds nothing to a new row.
 
+    ``along``: an UPDATE or INSERT (sql, params) to run with it — in the same statement on PostgreSQL (a
+    data-modifying CTE: one round trip instead of two), right after it elsewhere; returns the number of rows that
+    statement touched (None without one)."""
     model = type(obj)
-    if obj.pk is not None or pre_save.has_listeners(model) or post_save.has_listeners(model):
-        obj.save(force_insert=True, using=using)
-        return
     connection = connections[using]
+    if not _plain(obj):
+        obj.save(force_insert=True, using=using)
+        return None if along is None else _run(along, using)
     fields, sql, returning = _insert_plan(model, connection.vendor, using)
     obj._prepare_related_fields_for_save(operation_name="save")
     params = [f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields]
+    touched = None
+    with cursor(using) as c:
+        if along is not None and connection.vendor == "postgresql":
+            c.execute(
+                f"WITH along AS ({along[0]} RETURNING 1) {sql}, (SELECT count(*) FROM along)",  # noqa: S608 (fixed)
+                [*along[1], *params],
+            )
+            pk, touched = c.fetchone()
+        else:
+            c.execute(sql, params)
+            if returning:
+                pk = c.fetchone()[0]
+            else:
+                pk = connection.ops.last_insert_id(c, model._meta.db_table, model._meta.pk.column)
+    _saved(obj, pk, using)
+    if along is not None and touched is None:
+        touched = _run(along, using)
+    return touched
+
+
+def _run(statement: tuple[str, list], using: str) -> int:
+    with cursor(using) as c:
+        c.execute(*statement)
+        return c.rowcount
+
+
+def insert_family(parent, *groups: list, using: str = "default") -> None:
+    """``insert(parent)``, then ``insert_many(group)`` for each group of new rows whose foreign key points to
+    ``parent`` (set as ``Child(parent_field=parent)`` before its key exists): on PostgreSQL all in one statement —
+    the parent's INSERT and each group's as data-modifying CTEs, the children's key column
+    ``(SELECT id FROM parent)`` — and every key read back (the children's in their rows' order, which ``RETURNING``
+    keeps, as ``bulk_create`` relies on too). Each value is prepared as ``insert`` prepares it; the parent follows
+    ``insert``'s rule on signals, the children ``insert_many``'s (none, as ``bulk_create``). Elsewhere, or when a row
+    needs the ORM (those functions' rules), one statement after the other."""
+    connection = connections[using]
+    groups = tuple(g for g in groups if g)
+    links = tuple(_link(g[0], parent) for g in groups)
+    if (
+        connection.vendor != "postgresql"
+        or not _plain(parent)
+        # the children as insert_many takes them: new rows of one model, sent no signal (as bulk_create sends none)
+        or any(
+            len(g) > MANY_ROWS or any(o.pk is not None or type(o) is not type(g[0]) for o in g)
+            for g in groups
+        )
+    ):
+        insert(parent, using)
+        for group in groups:
+            insert_many(group, using)
+        return
+    shape = tuple((type(g[0]), link, len(g)) for g, link in zip(groups, links, strict=True))
+    sql, parent_fields, child_fields = _family_plan(type(parent), shape, using)
+    parent._prepare_related_fields_for_save(operation_name="save")
+    params = [f.get_db_prep_save(f.pre_save(parent, True), connection) for f in parent_fields]
+    for group, link, fields in zip(groups, links, child_fields, strict=True):
+        for obj in group:
+            # the link's key is the parent's, not known yet: check the row's other relations as save() would
+            link.delete_cached_value(obj)
+            obj._prepare_related_fields_for_save(operation_name="bulk_create")
+            setattr(obj, link.name, parent)
+            params += [f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields]
     with cursor(using) as c:
         c.execute(sql, params)
-        if returning:
-            pk = c.fetchone()[0]
-        else:
-            pk = connection.ops.last_insert_id(c, model._meta.db_table, model._meta.pk.column)
-    obj.pk = pk
-    obj._state.adding = False
-    obj._state.db = using
+        row = c.fetchone()
+    _saved(parent, row[0], using)
+    for group, link, keys in zip(groups, links, row[1:], strict=True):
+        for obj, pk in zip(group, keys, strict=True):
+            setattr(obj, link.name, parent)  # now with its key
+            _saved(obj, pk, using)
+
+
+def _link(child, parent):
+    """The foreign key of ``child`` that holds ``parent`` (exactly one)."""
+    found = [
+        f
+        for f in child._meta.concrete_fields
+        if f.many_to_one and f.is_cached(child) and f.get_cached_value(child) is parent
+    ]
+    if len(found) != 1:
+        raise ValueError(f"{type(child).__name__} must point to the parent through exactly one foreign key")
+    return found[0]
+
+
+@cache
+def _family_plan(model, shape: tuple, using: str):
+    """The statement of ``insert_family`` for a parent ``model`` and children of ``shape`` ((model, link, rows),
+    …): its text, the parent's fields and each group's fields other than the key and the link."""
+    q = connections[using].ops.quote_name
+
+    def cols(m, skip=()):
+        return tuple(f for f in m._meta.concrete_fields if f is not m._meta.pk and f not in skip)
+
+    parent_fields = cols(model)
+    # every identifier from the models' metadata, every value a parameter
+    pk = q(model._meta.pk.column)
+    parts = [
+        f"p AS (INSERT INTO {q(model._meta.db_table)} ({', '.join(q(f.column) for f in parent_fields)}) "  # noqa: S608
+        f"VALUES ({', '.join(['%s'] * len(parent_fields))}) RETURNING {pk})"
+    ]
+    child_fields, selects = [], [f"(SELECT {pk} FROM p)"]  # noqa: S608
+    for i, (child, link, rows) in enumerate(shape):
+        fields = cols(child, (link,))
+        child_fields.append(fields)
+        row = f"((SELECT {pk} FROM p), {', '.join(['%s'] * len(fields))})"  # noqa: S608
+        parts.append(
+            f"c{i} AS (INSERT INTO {q(child._meta.db_table)} "  # noqa: S608
+            f"({', '.join(q(f.column) for f in (link, *fields))}) VALUES {', '.join([row] * rows)} "
+            f"RETURNING {q(child._meta.pk.column)})"
+        )
+        selects.append(f"ARRAY(SELECT {q(child._meta.pk.column)} FROM c{i})")  # noqa: S608
+    sql = f"WITH {', '.join(parts)} SELECT {', '.join(selects)}"
+    return sql, parent_fields, tuple(child_fields)
 
 
 MANY_ROWS = 50  # more rows than this: bulk_create, which batches within the backend's parameter limit
@@ -158,9 +278,7 @@ def insert_many(objs: list, using: str = "default") -> list:
         c.execute(sql, params)
         keys = [row[0] for row in c.fetchall()]
     for obj, pk in zip(objs, keys, strict=True):
-        obj.pk = pk
-        obj._state.adding = False
-        obj._state.db = using
+        _saved(obj, pk, using)
     return objs
 
 

@@ -142,3 +142,26 @@ def test_refusals_are_audited(cast, login):
     event = AuditEvent.objects.filter(action="access.denied").first()
     assert event.actor_username == "county_leader" and event.object_id == "/audit/"
     assert "审计管理员" in event.detail["reason"]
+
+
+def test_the_event_and_its_head_in_one_statement_on_postgresql(db):
+    """``record`` appends with ``lean.insert(event, along=head update)``: one statement on PostgreSQL, two
+    elsewhere, no savepoint inside a transaction; ``along`` reports the rows it touched, even none."""
+    from django.db import transaction
+    from django.test.utils import CaptureQueriesContext
+
+    from fulian.lib import lean
+
+    record(None, "test.first")  # the heads exist
+    with transaction.atomic(), CaptureQueriesContext(connection) as ctx:
+        event = record(None, "test.counted", where=Where(unit_id=5, path="x"))
+    sqls = [q["sql"] for q in ctx.captured_queries]
+    assert len(sqls) == (2 if connection.vendor == "postgresql" else 3)
+    assert not any("SAVEPOINT" in q for q in sqls)
+    assert verify_chain().ok and AuditEvent.objects.get(pk=event.pk).hash == event.hash
+    stray = AuditEvent(created_at=event.created_at, action="test.stray", prev_hash="0" * 64, hash="f" * 64)
+    nothing = ('UPDATE "audit_auditchainhead" SET "last_hash" = %s WHERE "id" = %s', ["x", 9999])
+    with transaction.atomic():
+        assert lean.insert(stray, along=nothing) == 0
+        assert stray.pk and AuditEvent.objects.filter(pk=stray.pk).exists()
+        transaction.set_rollback(True)

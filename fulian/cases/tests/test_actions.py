@@ -629,6 +629,114 @@ def test_the_intakes_plain_inserts_write_what_save_and_bulk_create_write(cast):
     assert affected.phone_index and affected.id_index  # the blind indexes were computed on the plain INSERT
 
 
+def _twin(case, number: str) -> Case:
+    """A new, unsaved copy of ``case`` (another number), to write again."""
+    twin = Case.objects.get(pk=case.pk)
+    twin.pk, twin.number, twin.sequence = None, number, 90_000 + len(number)
+    twin._state.adding = True
+    return twin
+
+
+def test_insert_family_writes_the_case_its_parties_and_entry_as_the_orm_does(cast):
+    """``lean.insert_family``: one statement on PostgreSQL (three elsewhere); the keys in hand are the rows' keys
+    in order, the children point to the new case without a query, and every row equals what ``save()`` and
+    ``bulk_create()`` write for the same objects."""
+    from django.test.utils import CaptureQueriesContext
+
+    from fulian.lib import lean
+
+    u = cast.users
+    case = make_case(u.a_caseworker, cast.town_a, involves_minor=True, risk_checklist=["injury"])
+    source = list(Party.objects.filter(case=case).order_by("pk"))
+    twin = _twin(case, f"{case.number}-family")
+    parties = [Party(case=twin, **{f: getattr(p, f) for f in actions.PARTY_FIELDS}) for p in source]
+    entry = actions._entry_row(u.a_caseworker, twin, EntryKind.INTAKE, text="登记", data={"risk": twin.risk})
+    with CaptureQueriesContext(connection) as ctx:
+        lean.insert_family(twin, parties, [entry])
+    assert len(ctx) == (1 if connection.vendor == "postgresql" else 3)
+    with CaptureQueriesContext(connection) as ctx:
+        assert all(p.case is twin and p.case_id == twin.pk for p in parties) and entry.case is twin
+    assert len(ctx) == 0
+    assert [p.pk for p in parties] == list(
+        Party.objects.filter(case=twin).order_by("pk").values_list("pk", flat=True)
+    )
+    assert TimelineEntry.objects.get(case=twin).pk == entry.pk
+    # the same objects through the ORM
+    orm = _twin(case, f"{case.number}-orm")
+    orm.save()
+    orm_parties = [Party(case=orm, **{f: getattr(p, f) for f in actions.PARTY_FIELDS}) for p in source]
+    Party.objects.bulk_create(orm_parties)
+    orm_entry = actions._entry_row(
+        u.a_caseworker, orm, EntryKind.INTAKE, text="登记", data={"risk": orm.risk}
+    )
+    orm_entry.save()
+    moments = ("id", "number", "sequence", "created_at", "updated_at")
+    assert _plain(Case.objects.get(pk=twin.pk), moments) == _plain(Case.objects.get(pk=orm.pk), moments)
+    assert [_plain(p, ("id", "case_id")) for p in Party.objects.filter(case=twin).order_by("pk")] == [
+        _plain(p, ("id", "case_id")) for p in Party.objects.filter(case=orm).order_by("pk")
+    ]
+    skip = ("id", "case_id", "created_at")
+    assert _plain(TimelineEntry.objects.get(case=twin), skip) == _plain(
+        TimelineEntry.objects.get(case=orm), skip
+    )
+    with_phone = [p for p in Party.objects.filter(case=twin) if p.phone]
+    assert with_phone and all(p.phone_index for p in with_phone)  # blind indexes computed on the way
+
+
+def test_insert_family_falls_back_and_refuses_rows_of_another_parent(cast):
+    from fulian.lib import lean
+
+    case = make_case(cast.users.a_caseworker, cast.town_a)
+    twin = _twin(case, f"{case.number}-b")
+    taken = Party.objects.order_by("pk").last().pk
+    parties = [
+        Party(case=twin, role="caller", name="赵六"),
+        Party(pk=taken + 1000, case=twin, role="perpetrator"),
+    ]
+    lean.insert_family(twin, parties)  # a row with a key: statement by statement, through bulk_create
+    assert twin.pk and parties[1].pk == taken + 1000
+    assert set(Party.objects.filter(case=twin).values_list("pk", flat=True)) == {p.pk for p in parties}
+    with pytest.raises(ValueError):
+        lean.insert_family(_twin(case, f"{case.number}-c"), [Party(case=case, role="caller")])
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the one-statement counter and calendar")
+def test_counter_and_calendar_in_one_statement_equal_the_two(cast):
+    start = timezone.localdate()
+    for d in (1, 2, 3):
+        Holiday.objects.create(date=start + dt.timedelta(days=d), name="假日")
+    Holiday.objects.create(date=start + dt.timedelta(days=6), is_workday=True, name="调休")
+    Holiday.objects.create(date=start + dt.timedelta(days=90), name="窗口外")
+    end = start + dt.timedelta(days=actions.CALENDAR_DAYS)
+    assert actions._counter_and_calendar(cast.town_a, 2031, start, end) is None  # no counter row yet
+    assert actions.next_number(cast.town_a, 2031) == (1, "WQ-A-2031-000001")
+    assert actions._counter_and_calendar(cast.town_a, 2031, start, end) == (
+        2,
+        actions.calendar_between(start, end),
+    )
+    assert actions.next_number(cast.town_a, 2031)[0] == 3
+    Holiday.objects.all().delete()
+    assert actions._counter_and_calendar(cast.town_a, 2031, start, end) == (4, {})
+
+
+def test_intake_deadlines_follow_the_calendar_whichever_statement_read_it(cast):
+    """The first intake of a unit's year reads the calendar on its own, the next ones with the counter (on
+    PostgreSQL): both get the deadlines of the calendar."""
+    today = timezone.localdate()
+    for d in range(0, 10):
+        Holiday.objects.create(date=today + dt.timedelta(days=d), name="长假")
+    for case in (
+        make_case(cast.users.a_caseworker, cast.town_a),
+        make_case(cast.users.a_caseworker, cast.town_a),
+    ):
+        received = timezone.localtime(case.created_at)
+        expected = {actions.deadlines(received - dt.timedelta(seconds=s), case.risk)[0] for s in (0, 1)}
+        assert case.first_contact_due in expected
+        assert case.first_contact_due.date() >= today + dt.timedelta(
+            days=12
+        )  # 3 working days after the break
+
+
 def test_insert_many_falls_back_to_bulk_create_for_rows_with_a_key(cast):
     from fulian.cases.models import Party
     from fulian.lib import lean

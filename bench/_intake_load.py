@@ -12,6 +12,16 @@ gap-free per unit and year (1 … the counter, nothing missing, nothing twice), 
 replayed (same body): each must return the first response marked ``Idempotent-Replayed`` and no case may be added.
 gunicorn is stopped in every case. All traffic goes to 127.0.0.1.
 
+That is the Python load generator. With wrk installed (``make bench`` installs it; BENCH_INTAKE_LOADGEN=auto, the
+default) the timed load comes from wrk instead (``bench/intake_wrk.lua``; BENCH_INTAKE_CLIENTS connections on 2
+threads for BENCH_WRK_SECONDS=10): on 2 cores the generator competes with the server it measures, and wrk costs a
+third of the Python client's CPU per request and takes its latencies in an event loop rather than in threads
+waiting for a GIL. Its run is checked in the database afterwards (``verify_wrk``: every 201 one case, every case
+of the run the stored response of exactly one of its keys, numbers gap-free, no 5xx or socket error) and
+replayed like the other (``replay_wrk``). The warm-up always goes through the Python client. Every run also
+reports ``machine.reference_cpu_ms`` (a fixed piece of Python, best of 5) and the CPU per intake in those
+units, comparable between machines of different speed.
+
 If a goal is missed, ``profile_intake`` shows where one intake's time goes, in this single process (no HTTP
 server): BENCH_PROFILE_INTAKES=150 API requests through Django's test client, timed and then under cProfile
 (grouped into authentication, validation, idempotency, the action's steps, encryption, commits), the same number
@@ -41,11 +51,13 @@ import os
 import pstats
 import random
 import secrets
+import shutil
 import statistics
 import subprocess
 import sys
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from unittest import mock
 
@@ -69,6 +81,18 @@ THREADS = int(os.environ.get("BENCH_GUNICORN_THREADS", "1"))
 # gunicorn's --keep-alive seconds (gthread workers keep connections open; sync workers close each one); "": default
 KEEPALIVE = os.environ.get("BENCH_GUNICORN_KEEPALIVE", "")
 REPLAYS = 100
+# the load generator: "python" (CLIENTS threads of http.client in this process, every response checked as it
+# comes), "wrk" (Debian's wrk with bench/intake_wrk.lua: CLIENTS connections, BENCH_WRK_SECONDS long, checked in
+# the database afterwards) or "auto" (the default: wrk when it is installed — `make bench` installs it — else
+# python). The document says which one ran.
+WRK = os.environ.get("BENCH_WRK", "wrk")
+LOADGEN = os.environ.get("BENCH_INTAKE_LOADGEN", "auto")
+if LOADGEN == "auto":
+    LOADGEN = "wrk" if shutil.which(WRK) else "python"
+WRK_THREADS = int(os.environ.get("BENCH_WRK_THREADS", "2"))
+WRK_SECONDS = float(os.environ.get("BENCH_WRK_SECONDS", "10"))
+# bodies prepared per second of a wrk run: above any rate this machine reaches (wrk stops rather than reuse one)
+WRK_BODIES_PER_SECOND = int(os.environ.get("BENCH_WRK_BODIES_PER_SECOND", "700"))
 # intakes sent through the same clients before the timed window (0 with one client): not in the rate or latencies
 WARMUP = int(os.environ.get("BENCH_INTAKE_WARMUP", "60"))
 PROFILE_INTAKES = int(os.environ.get("BENCH_PROFILE_INTAKES", "150"))
@@ -151,7 +175,8 @@ class CpuDuringLoad:
     def __exit__(self, *exc):
         self.after = self._sample()
 
-    def per_request_ms(self, requests: int) -> dict:
+    def per_request_ms(self, requests: int, client_cpu_s: float | None = None) -> dict:
+        """``client_cpu_s``: the load generator's CPU when it is another process (wrk), else this process's."""
         (c0, g0, p0, m0), (c1, g1, p1, m1) = self.before, self.after
 
         def delta(a: dict, b: dict) -> float:
@@ -159,7 +184,7 @@ class CpuDuringLoad:
 
         n = max(requests, 1)
         figures = {
-            "client": (c1 - c0) * 1000 / n,
+            "client": (c1 - c0 if client_cpu_s is None else client_cpu_s) * 1000 / n,
             "gunicorn": delta(g0, g1) * 1000 / n,
             "postgresql_backends": delta(p0, p1) * 1000 / n,
         }
@@ -313,17 +338,111 @@ def load(port: int, token: str, bodies: list[bytes], keys: list[str]) -> tuple[l
     return results, time.perf_counter() - started
 
 
-def verify(results: list[dict], hotline, since: dt.datetime) -> dict:
-    created = [r for r in results if r["status"] == 201]
-    ids = [r["id"] for r in created]
+def load_wrk(port: int, token: str, bodies: list[bytes], run_id: str) -> dict:
+    """The same closed loop from wrk (C, epoll; ``bench/intake_wrk.lua``): BENCH_INTAKE_CLIENTS connections on
+    BENCH_WRK_THREADS=2 threads for BENCH_WRK_SECONDS=10 s. Its CPU per request is a tenth of the Python
+    client's, and its latencies are taken in its event loop, not by threads waiting for a GIL — on a 2-core
+    machine the load generator competes with the server it measures. Bodies line ``n`` goes with the key
+    ``<run_id>-<n>``; never one key twice (wrk stops a thread rather than reuse a body). wrk's CPU comes from
+    ``getrusage(RUSAGE_CHILDREN)`` around it."""
+    import resource
+    import tempfile
+
+    with tempfile.NamedTemporaryFile("wb", suffix=".jsonl", delete=False) as handle:
+        handle.write(b"\n".join(bodies) + b"\n")
+        path = handle.name
+    try:
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        proc = subprocess.run(
+            [
+                WRK,
+                "-t",
+                str(WRK_THREADS),
+                "-c",
+                str(CLIENTS),
+                "-d",
+                f"{WRK_SECONDS:g}s",
+                "--timeout",
+                "60s",
+                "-s",
+                str(ROOT / "bench" / "intake_wrk.lua"),
+                f"http://127.0.0.1:{port}",
+                "--",
+                path,
+                token,
+                run_id,
+                str(WRK_THREADS),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=WRK_SECONDS + 120,
+            check=True,
+        )
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    finally:
+        os.unlink(path)
+    line = next((ln for ln in proc.stdout.splitlines() if ln.startswith("WRK-RESULT ")), None)
+    if line is None:
+        raise RuntimeError(f"wrk printed no result: {proc.stdout[-2000:]} {proc.stderr[-2000:]}")
+    out = json.loads(line.removeprefix("WRK-RESULT "))
+    out["cpu_s"] = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return out
+
+
+def verify_wrk(out: dict, hotline, since: dt.datetime, run_id: str, warm: list[dict]) -> dict:
+    """The wrk run's checks in the database: every 201's id is one case with that number, nothing created twice;
+    the cases since the start are the warm-up's and the 201s plus at most one in flight per connection when wrk
+    stopped (wrk drops those responses), and each of them is the response stored for exactly one of this run's
+    keys; case numbers gap-free per unit and year; no 5xx, no socket error."""
+    from fulian.api.models import IdempotencyKey
+
+    # the requests wrk abandoned when it stopped are still served (the server has read them): wait for them
+    mine_now = Case.objects.filter(created_by=hotline, created_at__gte=since)
+    count, stable_since = mine_now.count(), time.monotonic()
+    while time.monotonic() - stable_since < 1.0:
+        time.sleep(0.2)
+        if (now := mine_now.count()) != count:
+            count, stable_since = now, time.monotonic()
+    pairs = [p.split(":", 1) for p in out["created"]]
+    ids = [int(i) for i, _ in pairs]
     assert len(ids) == len(set(ids)), "a case id was returned twice"
-    mine = set(Case.objects.filter(created_by=hotline, created_at__gte=since).values_list("pk", flat=True))
-    assert mine == set(ids), f"{len(mine)} cases in the database for {len(ids)} responses 201"
     numbers = dict(Case.objects.filter(pk__in=ids).values_list("pk", "number"))
-    assert all(numbers[r["id"]] == r["number"] for r in created)
-    touched = set(Case.objects.filter(pk__in=ids).values_list("registered_unit_id", "year"))
+    assert all(numbers.get(int(i)) == n for i, n in pairs), (
+        "a 201 whose case or number is not in the database"
+    )
+    warm_ids = {r["id"] for r in warm if r["status"] == 201}
+    mine = set(Case.objects.filter(created_by=hotline, created_at__gte=since).values_list("pk", flat=True))
+    in_flight = mine - set(ids) - warm_ids
+    assert set(ids) <= mine and len(in_flight) <= CLIENTS, (len(mine), len(ids), len(in_flight))
+    keyed = [
+        row["id"]
+        for row in IdempotencyKey.objects.filter(user=hotline, key__startswith=f"{run_id}-").values_list(
+            "response", flat=True
+        )
+    ]
+    assert len(keyed) == len(set(keyed)) and set(keyed) == mine - warm_ids, "a case without its key, or twice"
+    gaps = _gaps(mine)
+    assert not gaps, gaps[:5]
+    errors = out["errors"]
+    server_errors = sum(n for code, n in out["statuses"].items() if int(code) >= 500)
+    assert not server_errors and not any(errors.values()), (out["statuses"], errors)
+    assert out["bodies_exhausted"] == 0, "wrk ran out of bodies"
+    return {
+        "created": len(ids),
+        "in_flight_when_wrk_stopped": len(in_flight),
+        "units_checked_gap_free": len({u for u, _ in _touched(mine)}),
+        "server_errors": 0,
+    }
+
+
+def _touched(ids) -> set[tuple[int, int]]:
+    return set(Case.objects.filter(pk__in=ids).values_list("registered_unit_id", "year"))
+
+
+def _gaps(ids) -> list[dict]:
+    """Units and years among ``ids``' cases whose numbers are not exactly 1 … the counter."""
     gaps = []
-    for unit_id, year in sorted(touched):
+    for unit_id, year in sorted(_touched(ids)):
         agg = Case.objects.filter(registered_unit_id=unit_id, year=year).aggregate(
             n=Count("id"),
             distinct=Count("sequence", distinct=True),
@@ -333,6 +452,19 @@ def verify(results: list[dict], hotline, since: dt.datetime) -> dict:
         last = CaseCounter.objects.get(org_unit_id=unit_id, year=year).last
         if not (agg["n"] == agg["distinct"] == agg["high"] == last and agg["low"] == 1):
             gaps.append({"unit": unit_id, "year": year, **agg, "counter": last})
+    return gaps
+
+
+def verify(results: list[dict], hotline, since: dt.datetime) -> dict:
+    created = [r for r in results if r["status"] == 201]
+    ids = [r["id"] for r in created]
+    assert len(ids) == len(set(ids)), "a case id was returned twice"
+    mine = set(Case.objects.filter(created_by=hotline, created_at__gte=since).values_list("pk", flat=True))
+    assert mine == set(ids), f"{len(mine)} cases in the database for {len(ids)} responses 201"
+    numbers = dict(Case.objects.filter(pk__in=ids).values_list("pk", "number"))
+    assert all(numbers[r["id"]] == r["number"] for r in created)
+    touched = _touched(ids)
+    gaps = _gaps(ids)
     assert not gaps, gaps[:5]
     server_errors = [r for r in results if r["status"] >= 500 or r["status"] == 0]
     assert not server_errors, server_errors[:5]
@@ -353,6 +485,30 @@ def replay(port: int, token: str, results: list[dict], bodies, keys) -> dict:
     added = Case.objects.count() - before
     assert added == 0, f"{added} cases created by replays"
     return {"replayed": replayed, "cases_added": added}
+
+
+def replay_wrk(port: int, token: str, hotline, run_id: str, bodies: list[bytes]) -> dict:
+    """``replay`` for a wrk run: REPLAYS of its keys (from their stored rows; line ``n``'s body went with the key
+    ``<run_id>-<n>``) sent again with the same body must each return the stored case, marked replayed, and add
+    no case."""
+    from fulian.api.models import IdempotencyKey
+
+    rows = list(
+        IdempotencyKey.objects.filter(user=hotline, key__startswith=f"{run_id}-")
+        .order_by("pk")
+        .values_list("key", "response")[:REPLAYS]
+    )
+    before = Case.objects.count()
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    for key, stored in rows:
+        line = int(key.rsplit("-", 1)[1])
+        status, flag, data = _post(conn, token, key, bodies[line - 1])
+        assert status == 201 and flag == "true", (status, flag, data[:200])
+        assert json.loads(data)["id"] == stored["id"]
+    conn.close()
+    added = Case.objects.count() - before
+    assert added == 0, f"{added} cases created by replays"
+    return {"replayed": len(rows), "cases_added": added}
 
 
 PROFILED = {
@@ -479,7 +635,6 @@ def profile_intake(units: list[int], hotline, token: str) -> dict:
 
 
 def run_intake_load(city: OrgUnit, hotline) -> dict:
-    from fulian.accounts.models import ApiToken
 
     # the townships and streets of the city's LAST county: the intakes stay in the database (cases cannot be
     # deleted), so they must not land in the first county, whose lists the benchmark times
@@ -516,45 +671,118 @@ def run_intake_load(city: OrgUnit, hotline) -> dict:
     try:
         _wait_ready(port, token, proc)
         warm = load(port, token, warm_bodies, warm_keys)[0] if warm_bodies else []
-        load_before = os.getloadavg()
-        with CpuDuringLoad(proc.pid) as cpu:
-            results, seconds = load(port, token, bodies, keys)
-        load_after = os.getloadavg()
-        latencies = [r["ms"] for r in results]
-        statuses: dict[str, int] = {}
-        for r in results:
-            statuses[str(r["status"])] = statuses.get(str(r["status"]), 0) + 1
-        ok = statuses.get("201", 0)
-        figures = {
-            "units": {"county": county.name, "townships_and_streets": len(units)},
+        run = Run(port, token, hotline, since, proc.pid, units, warm)
+        if LOADGEN == "wrk" and CLIENTS > 1:
+            figures = _wrk_load(run, run_id)
+        else:
+            figures = _python_load(run, bodies, keys)
+        figures = {"units": {"county": county.name, "townships_and_streets": len(units)}, **figures}
+    finally:
+        stop_server(proc)
+    return _finish(figures, units, hotline, token)
+
+
+@dataclass
+class Run:
+    """What both load generators need: the server, the operator, the start, the warm-up's results."""
+
+    port: int
+    token: str
+    hotline: object
+    since: dt.datetime
+    server_pid: int
+    units: list[int]
+    warm: list[dict]
+    load_before: float = 0.0  # the 1-minute load average when the timed load starts
+
+    def figures(self, seconds: float, requests: int, statuses: dict, latency_ms: dict, **more):
+        """The figures both generators report, in the same shape."""
+        return {
             "workers": WORKERS,
             "worker_class": "sync" if THREADS == 1 else f"gthread ({THREADS} threads)",
             "keep_alive": KEEPALIVE or "default",
             "clients": CLIENTS,
-            "requests": len(results),
-            "limit": {"requests": INTAKES, "seconds": SECONDS},
+            **more,
+            "requests": requests,
             "seconds": round(seconds, 2),
             "statuses": statuses,
-            "intakes_per_second": round(ok / seconds, 1),
-            "latency_ms": {
-                "median": round(statistics.median(latencies), 1),
-                "p95": round(percentile(latencies, 0.95), 1),
-                "max": round(max(latencies), 1),
-            },
-            "loadavg_1m_before_after": [round(load_before[0], 2), round(load_after[0], 2)],
-            "cpu_ms_per_request": cpu.per_request_ms(len(results)),
+            "intakes_per_second": round(statuses.get("201", 0) / seconds, 1),
+            "latency_ms": {k: round(v, 1) for k, v in latency_ms.items()},
+            "loadavg_1m_before_after": [round(v, 2) for v in (self.load_before, os.getloadavg()[0])],
             "warmup": {
-                "requests": len(warm),
-                "created": sum(1 for r in warm if r["status"] == 201),
-                "max_ms": round(max((r["ms"] for r in warm), default=0), 1),
+                "requests": len(self.warm),
+                "created": sum(1 for r in self.warm if r["status"] == 201),
+                "max_ms": round(max((r["ms"] for r in self.warm), default=0), 1),
             },
         }
-        log(f"intake load: {figures}")
-        figures["checks"] = verify(warm + results, hotline, since)
-        figures["replay"] = replay(port, token, results, bodies, keys)
-        log(f"intake checks: {figures['checks']} replay: {figures['replay']}")
-    finally:
-        stop_server(proc)
+
+
+def _python_load(run: Run, bodies: list[bytes], keys: list[str]) -> dict:
+    """The load from CLIENTS threads of this process (http.client), every response checked as it comes."""
+    run.load_before = os.getloadavg()[0]
+    with CpuDuringLoad(run.server_pid) as cpu:
+        results, seconds = load(run.port, run.token, bodies, keys)
+    latencies = [r["ms"] for r in results]
+    statuses: dict[str, int] = {}
+    for r in results:
+        statuses[str(r["status"])] = statuses.get(str(r["status"]), 0) + 1
+    figures = run.figures(
+        seconds,
+        len(results),
+        statuses,
+        {
+            "median": statistics.median(latencies),
+            "p95": percentile(latencies, 0.95),
+            "max": max(latencies),
+        },
+        load_generator=f"python ({CLIENTS} threads of http.client)",
+        limit={"requests": INTAKES, "seconds": SECONDS},
+    )
+    figures["cpu_ms_per_request"] = cpu.per_request_ms(len(results))
+    log(f"intake load: {figures}")
+    figures["checks"] = verify(run.warm + results, run.hotline, run.since)
+    figures["replay"] = replay(run.port, run.token, results, bodies, keys)
+    log(f"intake checks: {figures['checks']} replay: {figures['replay']}")
+    return figures
+
+
+def _wrk_load(run: Run, run_id: str) -> dict:
+    """The load from wrk (``load_wrk``), checked in the database afterwards (``verify_wrk``)."""
+    wrk_bodies = [
+        json.dumps(b, ensure_ascii=False).encode()
+        for b in payloads(run.units, int(WRK_SECONDS * WRK_BODIES_PER_SECOND), seed=8)
+    ]
+    run.load_before = os.getloadavg()[0]
+    with CpuDuringLoad(run.server_pid) as cpu:
+        out = load_wrk(run.port, run.token, wrk_bodies, run_id)
+    lat = out["latency_us"]
+    figures = run.figures(
+        out["duration_us"] / 1e6,
+        out["completed"],
+        out["statuses"],
+        {"median": lat["median"] / 1000, "p95": lat["p95"] / 1000, "max": lat["max"] / 1000},
+        load_generator=f"wrk ({WRK_THREADS} threads, {CLIENTS} connections)",
+        limit={"seconds": WRK_SECONDS},
+    )
+    figures["cpu_ms_per_request"] = cpu.per_request_ms(out["completed"], client_cpu_s=out["cpu_s"])
+    log(f"intake load (wrk): {figures}")
+    figures["checks"] = verify_wrk(out, run.hotline, run.since, run_id, run.warm)
+    figures["replay"] = replay_wrk(run.port, run.token, run.hotline, run_id, wrk_bodies)
+    log(f"intake checks: {figures['checks']} replay: {figures['replay']}")
+    return figures
+
+
+def _finish(figures: dict, units: list[int], hotline, token: str) -> dict:
+    from fulian.accounts.models import ApiToken
+
+    reference = reference_cpu_ms()
+    figures["machine"] = {
+        "reference_cpu_ms": reference,
+        # the whole machine's CPU per intake (client, server, database) in units of the reference: comparable
+        # between machines whose speed differs, which the rate and the latencies are not
+        "cpu_per_intake_in_references": round(figures["cpu_ms_per_request"]["total"] / reference, 4),
+    }
+
     figures["goals"] = {
         f">= {THROUGHPUT_GOAL:.0f} intakes/s": figures["intakes_per_second"] >= THROUGHPUT_GOAL,
         f"p95 < {P95_GOAL_MS:.0f} ms": figures["latency_ms"]["p95"] < P95_GOAL_MS,
@@ -563,6 +791,26 @@ def run_intake_load(city: OrgUnit, hotline) -> dict:
         figures["profile"] = profile_intake(units, hotline, token)
     ApiToken.objects.filter(user=hotline, name="bench").update(revoked=True)  # bench tokens are single-use
     return figures
+
+
+def reference_cpu_ms() -> float:
+    """Same-run baseline of the machine's speed: the CPU time (best of 5) of a fixed piece of Python — JSON,
+    SHA-256, dict and string work, roughly the mix of a request. Machines of the same kind differ by 2x from one
+    session to the next: the intake's CPU per request divided by this is comparable across them, its rate is not."""
+    import hashlib
+
+    doc = {"name": "张三", "phone": "13800000000", "items": list(range(50)), "text": "家庭矛盾" * 20}
+    best = float("inf")
+    for _ in range(5):
+        started = time.process_time()
+        for i in range(3000):
+            doc["n"] = i
+            raw = json.dumps(doc, ensure_ascii=False)
+            hashlib.sha256(raw.encode()).hexdigest()
+            json.loads(raw)
+            "".join(f"{k}={v}" for k, v in doc.items() if k != "items")
+        best = min(best, time.process_time() - started)
+    return round(best * 1000, 1)
 
 
 def raw_insert_rate(seconds: float = 3.0) -> float:

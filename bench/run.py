@@ -31,6 +31,8 @@ Environment:
                         BENCH_INTAKE_SECONDS (30) with BENCH_INTAKE_CLIENTS (20) threads against
                         BENCH_GUNICORN_WORKERS (2) gunicorn workers of BENCH_GUNICORN_THREADS threads (1: sync
                         workers, the default; 4: gthread), BENCH_GUNICORN_KEEPALIVE (gunicorn's --keep-alive)
+  BENCH_INTAKE_LOADGEN  who sends that load: auto (default: wrk when installed, else python), wrk (bench/
+                        intake_wrk.lua: BENCH_INTAKE_CLIENTS connections for BENCH_WRK_SECONDS, 10), python
 """
 
 from __future__ import annotations

@@ -19,8 +19,8 @@ third of the Python client's CPU per request and takes its latencies in an event
 waiting for a GIL. Its run is checked in the database afterwards (``verify_wrk``: every 201 one case, every case
 of the run the stored response of exactly one of its keys, numbers gap-free, no 5xx or socket error) and
 replayed like the other (``replay_wrk``). The warm-up always goes through the Python client. Every run also
-reports ``machine.reference_cpu_ms`` (a fixed piece of Python, best of 5) and the CPU per intake in those
-units, comparable between machines of different speed.
+reports ``machine.reference_cpu_ms`` (a fixed piece of Python, best of 5, right after the load): how fast the
+shared cores were at that moment.
 
 If a goal is missed, ``profile_intake`` shows where one intake's time goes, in this single process (no HTTP
 server): BENCH_PROFILE_INTAKES=150 API requests through Django's test client, timed and then under cProfile
@@ -775,13 +775,10 @@ def _wrk_load(run: Run, run_id: str) -> dict:
 def _finish(figures: dict, units: list[int], hotline, token: str) -> dict:
     from fulian.accounts.models import ApiToken
 
-    reference = reference_cpu_ms()
-    figures["machine"] = {
-        "reference_cpu_ms": reference,
-        # the whole machine's CPU per intake (client, server, database) in units of the reference: comparable
-        # between machines whose speed differs, which the rate and the latencies are not
-        "cpu_per_intake_in_references": round(figures["cpu_ms_per_request"]["total"] / reference, 4),
-    }
+    # the machine's speed right after the load (not during it): on shared cores it moved 2x between runs minutes
+    # apart (docs/performance.md "Intake throughput (session 10)"), so it tells a slow minute from slow code, but
+    # the CPU per intake divided by it is not a stable figure
+    figures["machine"] = {"reference_cpu_ms": reference_cpu_ms()}
 
     figures["goals"] = {
         f">= {THROUGHPUT_GOAL:.0f} intakes/s": figures["intakes_per_second"] >= THROUGHPUT_GOAL,
@@ -796,7 +793,7 @@ def _finish(figures: dict, units: list[int], hotline, token: str) -> dict:
 def reference_cpu_ms() -> float:
     """Same-run baseline of the machine's speed: the CPU time (best of 5) of a fixed piece of Python — JSON,
     SHA-256, dict and string work, roughly the mix of a request. Machines of the same kind differ by 2x from one
-    session to the next: the intake's CPU per request divided by this is comparable across them, its rate is not."""
+    session to the next, and shared cores from one minute to the next: this tells which one a run had."""
     import hashlib
 
     doc = {"name": "张三", "phone": "13800000000", "items": list(range(50)), "text": "家庭矛盾" * 20}

@@ -414,7 +414,11 @@ def _require_moderate(actor, comment: Comment) -> None:
 def _moderate(actor, comment: Comment, state: str, reason: str = "") -> Comment:
     _require_moderate(actor, comment)
     updated = Comment.objects.filter(pk=comment.pk, state=comment.state).update(
-        state=state, moderated_at=timezone.now(), moderated_by=actor, hide_reason=reason[:200]
+        state=state,
+        moderated_at=timezone.now(),
+        moderated_by=actor,
+        hide_reason=reason[:200],
+        version=F("version") + 1,
     )
     if not updated:
         raise ConflictError()
@@ -444,16 +448,23 @@ def hide_comment(actor, comment: Comment, *, reason: str = "") -> Comment:
 
 
 @transaction.atomic
-def reply_comment(actor, comment: Comment, *, reply: str) -> Comment:
-    """A public answer under a comment (shown with it once the comment is shown)."""
+def reply_comment(actor, comment: Comment, *, reply: str, expected_version: int) -> Comment:
+    """A public answer under a comment (shown with it once the comment is shown), or a new wording of it.
+    ``expected_version``: the comment's version when the answer was written — if someone replied or moderated
+    since, ConflictError and nothing is saved (the caller keeps the text)."""
     _require_moderate(actor, comment)
     reply = (reply or "").strip()
     if not reply:
         raise ValidationError({"reply": ["请填写答复内容。"]})
     if len(reply) > REPLY_MAX:
-        raise ValidationError({"reply": [f"答复不能超过{REPLY_MAX}字。"]})
-    comment.reply, comment.replied_at, comment.replied_by = reply, timezone.now(), actor
-    comment.save(update_fields=["reply", "replied_at", "replied_by"])
+        raise ValidationError({"reply": [f"答复不能超过{REPLY_MAX}字(现在{len(reply)}字)。"]})
+    now = timezone.now()
+    updated = Comment.objects.filter(pk=comment.pk, version=expected_version).update(
+        reply=reply, replied_at=now, replied_by=actor, version=F("version") + 1
+    )
+    if not updated:
+        raise ConflictError()
+    comment.refresh_from_db()
     record(actor, "portal.comment.reply", obj=comment, where=Where.of(comment.item.org_unit))
     return comment
 

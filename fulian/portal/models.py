@@ -194,6 +194,8 @@ class Comment(models.Model):
     replied_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
+    # every moderation and reply moves it: a reply written against an older one is refused, not saved over
+    version = models.PositiveIntegerField(default=1)
 
     objects = CommentQuerySet.as_manager()
 

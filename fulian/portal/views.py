@@ -91,8 +91,12 @@ def item_new(request):
     return render(request, "portal/item_form.html", {"form": form}, status=status)
 
 
-def _item_context(request, item, form=None, return_form=None) -> dict:
+def _item_context(request, item, form=None, return_form=None, typed_replies: dict | None = None) -> dict:
+    """``typed_replies``: {comment id: text} of answers that could not be saved, shown again in their boxes."""
     can_edit = actions.can_edit(request.user, item.org_unit)
+    comments = queries.comments_of(item)
+    for c in comments:
+        c.reply_typed = (typed_replies or {}).get(c.pk)
     if form is None and item.is_editable and can_edit:
         form = ItemForm(
             initial={
@@ -109,7 +113,7 @@ def _item_context(request, item, form=None, return_form=None) -> dict:
         "can_edit": can_edit,
         "can_review": actions.can_publish(request.user, item.org_unit) and item.state == State.SUBMITTED,
         "return_form": return_form or ReturnForm(),
-        "comments": queries.comments_of(item),
+        "comments": comments,
         "followups": queries.followups_of(item),
         "reply_form": ReplyForm(),
     }
@@ -221,13 +225,13 @@ def comment_do(request, comment_id: int, verb: str):
     comment = queries.access_comment(request.user, comment_id)
     if verb not in COMMENT_VERBS:
         raise Http404()
+    if verb == "reply":
+        return _reply(request, comment)
     try:
         if verb == "show":
             actions.show_comment(request.user, comment)
-        elif verb == "hide":
-            actions.hide_comment(request.user, comment, reason=request.POST.get("reason", ""))
         else:
-            actions.reply_comment(request.user, comment, reply=request.POST.get("reply", ""))
+            actions.hide_comment(request.user, comment, reason=request.POST.get("reason", ""))
     except actions.ConflictError:
         messages.error(request, "该留言已被其他人处理,请刷新后查看。")
     except ValidationError as exc:
@@ -239,6 +243,35 @@ def comment_do(request, comment_id: int, verb: str):
     if request.POST.get("next") == "queue":
         return redirect("portal:comments")
     return redirect("portal:item", comment.item_id)
+
+
+def _reply(request, comment):
+    """Save an answer; if it cannot be saved (someone answered or moderated since the page was read, or the text
+    is refused) the item's page comes back with the reason and the typed answer in its box — nothing is lost."""
+    text = request.POST.get("reply", "")
+    try:
+        version = int(request.POST.get("version", ""))
+    except ValueError:
+        version = -1
+    try:
+        actions.reply_comment(request.user, comment, reply=text, expected_version=version)
+    except actions.ConflictError:
+        error, status = (
+            "该留言在您填写期间已被其他人答复或处理,请看下方最新内容;您填写的答复仍在框中,确认后可再次提交。",
+            409,
+        )
+    except ValidationError as exc:
+        error, status = " ".join(exc.messages), 400
+    except PermissionDenied as exc:
+        messages.error(request, str(exc))
+        return redirect("portal:item", comment.item_id)
+    else:
+        messages.success(request, COMMENT_VERBS["reply"])
+        return redirect("portal:item", comment.item_id)
+    messages.error(request, error)
+    item = queries.access_item(request.user, comment.item_id)
+    context = _item_context(request, item, typed_replies={comment.pk: text})
+    return render(request, "portal/item_detail.html", context, status=status)
 
 
 # --- commitments --------------------------------------------------------------------------------------------

@@ -163,7 +163,9 @@ def test_comment_is_held_until_approved_then_shown_escaped(item, cast, client):
     assert comment.state == CommentState.PENDING and comment.body == XSS and not comment.burst
     assert "onerror" not in body_of(client.get(f"/p/d/{item.pk}/"))  # held: not shown
     actions.show_comment(cast.users.a_staff, comment)
-    actions.reply_comment(cast.users.a_staff, comment, reply="感谢监督。" + XSS)
+    actions.reply_comment(
+        cast.users.a_staff, comment, reply="感谢监督。" + XSS, expected_version=comment.version
+    )
     body = body_of(client.get(f"/p/d/{item.pk}/"))
     assert "<script>" not in body and "<img src=x" not in body
     assert body.count(ESCAPED) == 2 and "感谢监督。" in body
@@ -244,7 +246,7 @@ def test_every_public_text_field_is_escaped(cast, client):
     actions.report_progress(cast.users.a_staff, c, expected_version=c.version, evidence=XSS, achieved_value=3)
     comment = actions.post_comment(item, body=XSS, ip="10.0.0.4")
     actions.show_comment(cast.users.a_staff, comment)
-    actions.reply_comment(cast.users.a_staff, comment, reply=XSS)
+    actions.reply_comment(cast.users.a_staff, comment, reply=XSS, expected_version=comment.version)
     pages = [
         f"/p/u/{cast.town_a.pk}/",
         f"/p/u/{cast.town_a.pk}/board/",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from django.test import Client
 from django.utils import timezone
 
 from fulian.audit.models import AuditEvent
@@ -193,12 +194,57 @@ def test_comments_queue_and_moderation(cast, login, django_assert_num_queries):
     first, second = Comment.objects.order_by("id")[:2]
     client.post(f"/portal/comments/{first.pk}/do/show/", {"next": "queue"})
     client.post(f"/portal/comments/{second.pk}/do/hide/", {"reason": "广告"})
-    client.post(f"/portal/comments/{first.pk}/do/reply/", {"reply": "已转交相关村妇联办理。"})
+    first.refresh_from_db()
+    reply = {"reply": "已转交相关村妇联办理。", "version": first.version}
+    assert client.post(f"/portal/comments/{first.pk}/do/reply/", reply).status_code == 302
     first.refresh_from_db()
     second.refresh_from_db()
     assert first.state == CommentState.SHOWN and first.reply == "已转交相关村妇联办理。"
     assert second.state == CommentState.HIDDEN and second.hide_reason == "广告"
     assert Comment.objects.count() == 4
+
+
+def test_two_answers_to_one_comment_never_overwrite_each_other(cast):
+    """Two staff answer the same comment from pages read at the same time: the first answer is saved, the second
+    gets the page again (409) with the first answer shown and its own text still in the box; sent again from
+    there, knowingly, it replaces the first. A refused text (too long) comes back the same way."""
+    item = published(cast)
+    comment = actions.post_comment(item, body="村里路灯坏了", ip="10.0.0.1")
+    staff, leader = Client(), Client()  # two people, two browsers
+    staff.force_login(cast.users.a_staff)
+    leader.force_login(cast.users.a_leader)
+    read_by_both = comment.version
+    first = staff.post(
+        f"/portal/comments/{comment.pk}/do/reply/", {"reply": "已报修。", "version": read_by_both}
+    )
+    assert first.status_code == 302
+    second = leader.post(
+        f"/portal/comments/{comment.pk}/do/reply/",
+        {"reply": "已联系村委会，本周内修好。", "version": read_by_both},
+    )
+    html = body_of(second)
+    assert second.status_code == 409 and "已被其他人答复或处理" in html
+    assert "已报修。" in html and ">已联系村委会，本周内修好。</textarea>" in html
+    comment.refresh_from_db()
+    assert comment.reply == "已报修。" and comment.replied_by == cast.users.a_staff
+    assert AuditEvent.objects.filter(action="portal.comment.reply", object_id=str(comment.pk)).count() == 1
+    again = leader.post(
+        f"/portal/comments/{comment.pk}/do/reply/",
+        {"reply": "已联系村委会，本周内修好。", "version": comment.version},
+    )
+    comment.refresh_from_db()
+    assert again.status_code == 302 and comment.reply == "已联系村委会，本周内修好。"
+    long = "很长的答复" * 500
+    refused = staff.post(
+        f"/portal/comments/{comment.pk}/do/reply/", {"reply": long, "version": comment.version}
+    )
+    assert refused.status_code == 400 and "答复不能超过" in body_of(refused) and long in body_of(refused)
+    comment.refresh_from_db()
+    assert comment.reply == "已联系村委会，本周内修好。"
+    before = comment.version
+    assert (
+        actions.hide_comment(cast.users.a_leader, comment, reason="").version == before + 1
+    )  # moderation too
 
 
 def test_item_detail_query_count(cast, login, django_assert_num_queries):

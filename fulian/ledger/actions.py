@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import re
 import secrets
 import time
 import unicodedata
@@ -18,6 +17,7 @@ from fulian.accounts.roles import Cap, Role
 from fulian.accounts.scope import memberships_of, scope_for
 from fulian.audit.actions import Where, record
 from fulian.files.actions import delete_stored, prepare_upload, save_prepared
+from fulian.lib.idcard import InvalidNumber, validate_mobile
 from fulian.lib.sensitive import index_lookup
 from fulian.orgs.actions import BulkItemError, ConflictError
 from fulian.orgs.models import OrgUnit
@@ -448,19 +448,6 @@ def close_signin(actor, sheet: SignInSheet) -> SignInSheet:
     return sheet
 
 
-PHONE_RE = re.compile(r"^1[3-9]\d{9}$")
-
-
-def normalise_phone(raw: str) -> str:
-    """Full-width digits, spaces, dashes and a +86 prefix are what people type; the stored form is 11 digits."""
-    phone = re.sub(r"[\s\-()()]", "", unicodedata.normalize("NFKC", raw or ""))
-    if phone.startswith("+86"):
-        phone = phone[3:]
-    elif phone.startswith("86") and len(phone) == 13:
-        phone = phone[2:]
-    return phone
-
-
 def _signin_rate() -> int:
     from django.conf import settings
 
@@ -487,7 +474,6 @@ def sign_in(sheet: SignInSheet, *, name: str, phone: str, ip: str | None) -> tup
             raise ValidationError("签到尚未开始。", code="closed")
         raise ValidationError("本次活动的签到已经结束。", code="closed")
     name = unicodedata.normalize("NFKC", name or "").strip()
-    phone = normalise_phone(phone)
     errors: dict[str, list[str]] = {}
     if not name:
         errors["name"] = ["请填写姓名。"]
@@ -495,10 +481,14 @@ def sign_in(sheet: SignInSheet, *, name: str, phone: str, ip: str | None) -> tup
         errors["name"] = ["姓名不能超过30个字。"]
     elif any(unicodedata.category(ch).startswith("C") for ch in name):
         errors["name"] = ["姓名中含有不可见字符,请重新填写。"]
-    if not phone:
-        errors["phone"] = ["请填写手机号。"]
-    elif not PHONE_RE.match(phone):
-        errors["phone"] = ["请填写正确的11位手机号,例如 13800001234。"]
+    # the mobile number as every other form reads it (fulian.lib.idcard): full-width digits, spaces, dashes,
+    # +86 / 0086 / 86 prefixes; the stored form is its 11 digits
+    try:
+        phone = validate_mobile(phone)
+    except InvalidNumber:
+        errors["phone"] = [
+            "请填写手机号。" if not (phone or "").strip() else "请填写正确的11位手机号,例如 13800001234。"
+        ]
     if errors:
         raise ValidationError(errors)
     return _record_attendance(sheet, name, phone, ip)

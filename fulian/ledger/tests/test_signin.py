@@ -101,6 +101,9 @@ def test_the_same_phone_twice_says_already_signed_in(cast, sheet, client, login)
     assert "您已签到" in again.content.decode()
     assert "王秀兰" not in again.content.decode()  # who owns a number is not told to whoever types it
     assert Attendance.objects.count() == 1 and Attendance.objects.get().name.reveal() == "王秀兰"
+    # read as every other form of the product reads a mobile number (fulian.lib.idcard): 0086 too
+    assert "您已签到" in _sign(client, sheet, name="王秀兰3", phone="0086-138-1234-5678").content.decode()
+    assert Attendance.objects.count() == 1
     _sign(client, sheet, name="李梅", phone="１３９００００１１１１")  # full-width digits from a Chinese IME
     assert Attendance.objects.filter(index_lookup(Attendance, "phone_index", "13900001111")).exists()
     block = login(cast.users.a1_staff).get(reverse("ledger_media:media", args=[sheet.record_id]))

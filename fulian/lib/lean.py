@@ -139,7 +139,7 @@ def insert(obj, using: str = "default", *, along: tuple[str, list] | None = None
     params = [f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields]
     touched = None
     with cursor(using) as c:
-        if along is not None and connection.vendor == "postgresql":
+        if along is not None and returning and connection.vendor == "postgresql":
             c.execute(
                 f"WITH along AS ({along[0]} RETURNING 1) {sql}, (SELECT count(*) FROM along)",  # noqa: S608 (fixed)
                 [*along[1], *params],
@@ -209,14 +209,16 @@ def insert_family(parent, *groups: list, using: str = "default") -> None:
 
 
 def _link(child, parent):
-    """The foreign key of ``child`` that holds ``parent`` (exactly one)."""
+    """The foreign key of ``child`` that holds ``parent`` (exactly one, to its primary key)."""
     found = [
         f
         for f in child._meta.concrete_fields
         if f.many_to_one and f.is_cached(child) and f.get_cached_value(child) is parent
     ]
-    if len(found) != 1:
-        raise ValueError(f"{type(child).__name__} must point to the parent through exactly one foreign key")
+    if len(found) != 1 or found[0].target_field is not parent._meta.pk:
+        raise ValueError(
+            f"{type(child).__name__} must point to the parent's key through exactly one foreign key"
+        )
     return found[0]
 
 

@@ -24,7 +24,10 @@ def cursor(using: str = "default"):
     statistics over path ranges, whose plan does, never come here (see settings, FULIAN_DB_PREPARED_STATEMENTS).
     Wrapped as Django wraps its own cursors, so query logging and the tests' query counts see every statement."""
     connection = connections[using]
-    if connection.vendor != "postgresql" or not settings.DB_PREPARE_HOT:
+    if connection.vendor != "postgresql":
+        return connection.cursor()
+    _cache_hot_conversions()
+    if not settings.DB_PREPARE_HOT:
         return connection.cursor()
     connection.ensure_connection()
     raw = connection.connection
@@ -34,6 +37,24 @@ def cursor(using: str = "default"):
         # and never prepare, so enabling the cache changes nothing for them.
         raw.prepare_threshold = 5
     return connection._prepare_cursor(_preparing_cursor_class()(raw))
+
+
+# psycopg translates a statement's %s placeholders into $n with a regex pass over its text and a part per
+# parameter, and caches the result (an LRU of 128) only for statements of at most 50 parameters: ORMs generate
+# multi-row INSERTs of every size, which would only churn it. The hot path's statements have fixed shapes, and the
+# intake's one INSERT of a case, its parties and its entry has 62–92 parameters: translated afresh on every
+# request, that cost 1.4 million instructions per intake (12 % of its Python, measured with callgrind). The limit
+# is raised to HOT_PARAMS for the process (a bulk_create batch still stays out). psycopg is pinned, and
+# fulian/lib/tests/test_lean.py fails if the name it sets is gone or no longer used.
+HOT_PARAMS = 160
+
+
+@cache
+def _cache_hot_conversions() -> None:
+    from psycopg import _queries
+
+    if _queries.MAX_CACHED_STATEMENT_PARAMS < HOT_PARAMS:
+        _queries.MAX_CACHED_STATEMENT_PARAMS = HOT_PARAMS
 
 
 @cache

@@ -51,3 +51,26 @@ def test_on_sqlite_and_everywhere_the_cursor_answers_like_djangos(cast):
     with lean.cursor() as cursor:
         cursor.execute(SQL, [cast.county.pk])
         assert cursor.fetchone()[0] == 1
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="psycopg's placeholder translation")
+@pytest.mark.parametrize("prepare_hot", [True, False])
+def test_the_translation_of_a_hot_statement_with_many_parameters_is_cached(settings, prepare_hot):
+    """psycopg caches its %s → $n translation only up to 50 parameters; the hot path raises that to HOT_PARAMS
+    (the intake's INSERT of a case with its parties has 62–92): the second run of such a statement is a cache hit
+    (with the server-binding cursor of prepared statements, or Django's client-binding one)."""
+    from psycopg import _queries
+
+    settings.DB_PREPARE_HOT = prepare_hot
+    n = 80
+    sql = f"SELECT {' + '.join(['%s::int'] * n)}"  # noqa: S608 (placeholders only)
+    cached = _queries._query2pg if prepare_hot else _queries._query2pg_client
+    results = []
+    for _ in range(2):
+        before = cached.cache_info().hits
+        with lean.cursor() as cursor:
+            cursor.execute(sql, list(range(n)))
+            results.append(cursor.fetchone()[0])
+        hit = cached.cache_info().hits > before
+    assert results == [sum(range(n))] * 2
+    assert _queries.MAX_CACHED_STATEMENT_PARAMS >= lean.HOT_PARAMS > n and hit

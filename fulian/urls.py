@@ -6,6 +6,8 @@ from fulian.orgs import views as org_views
 handler403 = "fulian.audit.views.permission_denied"
 
 urlpatterns = [
+    # the API first: a switchboard's intakes are the busiest requests, and Django tries the patterns in order
+    path("api/v1/", include("fulian.api.urls")),
     path("", org_views.home, name="home"),
     path("accounts/", include("fulian.accounts.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
@@ -24,6 +26,5 @@ urlpatterns = [
     # the public site (no sign-in): voice's suggestion box and survey taking, then portal's unit pages
     path("p/", include("fulian.voice.public_urls")),
     path("p/", include("fulian.portal.public_urls")),
-    path("api/v1/", include("fulian.api.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -256,6 +256,17 @@ def payloads(units: list[int], n: int, seed: int) -> list[dict]:
     return out
 
 
+def intake_via_test_client(client, body: dict, key: str) -> None:
+    """One intake through Django's test client (in this process: no HTTP server), which must answer 201."""
+    response = client.post(
+        "/api/v1/cases/",
+        data=json.dumps(body, ensure_ascii=False),
+        content_type="application/json",
+        headers={"Idempotency-Key": key},
+    )
+    assert response.status_code == 201, response.content[:300]
+
+
 def _post(conn: http.client.HTTPConnection, token: str, key: str, body: bytes):
     conn.request(
         "POST",
@@ -544,13 +555,7 @@ def profile_intake(units: list[int], hotline, token: str) -> dict:
     prefix = secrets.token_hex(4)
 
     def request(i, body):
-        response = client.post(
-            "/api/v1/cases/",
-            data=json.dumps(body, ensure_ascii=False),
-            content_type="application/json",
-            headers={"Idempotency-Key": f"profile-{prefix}-{i}"},
-        )
-        assert response.status_code == 201, response.content[:300]
+        intake_via_test_client(client, body, f"profile-{prefix}-{i}")
 
     def direct(body):
         body = dict(body)
@@ -840,13 +845,7 @@ def cpu_per_intake(units: list[int], token: str, n: int = 300) -> dict:
     prefix = secrets.token_hex(4)
 
     def request(i: int) -> None:
-        response = client.post(
-            "/api/v1/cases/",
-            data=json.dumps(bodies[i], ensure_ascii=False),
-            content_type="application/json",
-            headers={"Idempotency-Key": f"cpu-{prefix}-{i}"},
-        )
-        assert response.status_code == 201, response.content[:300]
+        intake_via_test_client(client, bodies[i], f"cpu-{prefix}-{i}")
 
     for i in range(10):
         request(i)

@@ -76,7 +76,7 @@ def inner() -> None:
     import django
 
     django.setup()
-    from _intake_load import payloads
+    from _intake_load import intake_via_test_client, payloads
     from django.test import Client
 
     from fulian.accounts.actions import create_token
@@ -98,13 +98,7 @@ def inner() -> None:
     run = secrets.token_hex(4)
 
     def intake(i: int) -> None:
-        response = client.post(
-            "/api/v1/cases/",
-            data=json.dumps(bodies[i], ensure_ascii=False),
-            content_type="application/json",
-            headers={"Idempotency-Key": f"ir-{run}-{i}"},
-        )
-        assert response.status_code == 201, response.content[:300]
+        intake_via_test_client(client, bodies[i], f"ir-{run}-{i}")
 
     for i in range(WARMUP):
         intake(i)

@@ -43,13 +43,7 @@ prefix = secrets.token_hex(4)
 
 
 def request(i):
-    r = client.post(
-        "/api/v1/cases/",
-        data=json.dumps(bodies[i], ensure_ascii=False),
-        content_type="application/json",
-        headers={"Idempotency-Key": f"p-{prefix}-{i}"},
-    )
-    assert r.status_code == 201, r.content[:300]
+    L.intake_via_test_client(client, bodies[i], f"p-{prefix}-{i}")
 
 
 for i in range(20):

@@ -142,13 +142,21 @@ def calendar_between(start: dt.date, end: dt.date) -> dict[dt.date, bool]:
         adapt = connection.ops.adapt_datefield_value
         cursor.execute(_CALENDAR_SQL, [adapt(start), adapt(end)])
         rows = cursor.fetchall()
-    return {h.date: h.is_workday for h in (lean.build(Holiday, row)[0] for row in rows)}
+    return _calendar_of(rows)
 
 
-_CALENDAR_SQL = (
-    f'SELECT {lean.columns(Holiday, "h")} FROM "{Holiday._meta.db_table}" h '  # noqa: S608 (metadata only)
-    'WHERE h."date" >= %s AND h."date" <= %s'
-)
+def _calendar_of(rows, start: int = 0) -> dict[dt.date, bool]:
+    """{date: is a working day} from rows holding the calendar's columns (``_CALENDAR_COLUMNS``) at ``start``;
+    a row whose holiday is NULL (the missing side of a LEFT JOIN) adds nothing."""
+    holidays = (lean.build(Holiday, row, start)[0] for row in rows)
+    return {h.date: h.is_workday for h in holidays if h is not None}
+
+
+# the calendar's columns and the condition of a window, on the alias h (identifiers from the metadata only)
+_CALENDAR_COLUMNS = lean.columns(Holiday, "h")
+_CALENDAR_TABLE = f'"{Holiday._meta.db_table}" h'
+_CALENDAR_WINDOW = 'h."date" >= %s AND h."date" <= %s'
+_CALENDAR_SQL = f"SELECT {_CALENDAR_COLUMNS} FROM {_CALENDAR_TABLE} WHERE {_CALENDAR_WINDOW}"  # noqa: S608
 
 
 CALENDAR_DAYS = 60  # the calendar's exceptions read for a deadline: far beyond the longest working-day count
@@ -384,9 +392,8 @@ def _number_text(unit: OrgUnit, year: int, sequence: int) -> str:
 # PostgreSQL: the counter's increment and the calendar's exceptions of the deadlines in one statement (one round
 # trip per intake less); no row when the unit has no counter for the year yet
 _COUNTER_CALENDAR_SQL = (
-    f"WITH c AS ({COUNTER_SQL}) "  # noqa: S608 (metadata only)
-    f'SELECT c."last", {lean.columns(Holiday, "h")} FROM c LEFT JOIN "{Holiday._meta.db_table}" h '
-    'ON h."date" >= %s AND h."date" <= %s'
+    f'WITH c AS ({COUNTER_SQL}) SELECT c."last", {_CALENDAR_COLUMNS} '  # noqa: S608 (metadata only)
+    f"FROM c LEFT JOIN {_CALENDAR_TABLE} ON {_CALENDAR_WINDOW}"
 )
 
 
@@ -400,8 +407,7 @@ def _counter_and_calendar(
         rows = cursor.fetchall()
     if not rows:
         return None
-    holidays = (lean.build(Holiday, row, 1)[0] for row in rows)
-    return rows[0][0], {h.date: h.is_workday for h in holidays if h is not None}
+    return rows[0][0], _calendar_of(rows, 1)
 
 
 def next_number(unit: OrgUnit, year: int) -> tuple[int, str]:

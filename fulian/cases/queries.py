@@ -15,12 +15,10 @@ from django.core.paginator import Paginator
 from django.db import connection
 from django.db.models import (
     Avg,
-    BooleanField,
     Count,
     DurationField,
     ExpressionWrapper,
     F,
-    Func,
     IntegerField,
     Q,
     QuerySet,
@@ -38,7 +36,7 @@ from fulian.accounts.scope import scope_for
 from fulian.lib import lean
 from fulian.lib.sensitive import index_lookup
 from fulian.orgs.models import OrgUnit
-from fulian.orgs.paths import prefix_length, subtree_q
+from fulian.orgs.paths import InSubquery, prefix_length, subtree_q
 from fulian.orgs.queries import children_of
 
 from .models import (
@@ -60,28 +58,6 @@ from .models import (
 )
 
 
-class _InArray(Func):
-    """``column IN (subquery)``; on PostgreSQL ``column = ANY(ARRAY(subquery))``, so that the planner probes the
-    (org_unit, state, risk) index once per unit of the subtree instead of scanning every case (the same finding
-    as the ledger's roll-up, docs/performance.md)."""
-
-    output_field = BooleanField()
-
-    def __init__(self, column, subquery, *, as_array: bool = True):
-        super().__init__(column, subquery)
-        self.as_array = as_array
-
-    def as_sql(self, compiler, connection, **extra):
-        return super().as_sql(compiler, connection, template="%(expressions)s", arg_joiner=" IN ", **extra)
-
-    def as_postgresql(self, compiler, connection, **extra):
-        if not self.as_array:  # a whole tree: a scan is right, thousands of probes are not
-            return self.as_sql(compiler, connection, **extra)
-        return super().as_sql(
-            compiler, connection, template="%(expressions)s))", arg_joiner=" = ANY(ARRAY(", **extra
-        )
-
-
 def _units_in(paths) -> Subquery:
     return Subquery(OrgUnit.objects.filter(subtree_q(paths, "path")).order_by().values("pk"))
 
@@ -94,10 +70,10 @@ def visible_cases(actor) -> QuerySet[Case]:
     intake = scope_for(actor, Cap.INTAKE_CASES)
     condition = Q(pk__in=[])
     if view:
-        condition |= Q(_InArray(F("org_unit_id"), _units_in(view.paths), as_array=not view.is_root))
+        condition |= Q(InSubquery(F("org_unit_id"), _units_in(view.paths), as_array=not view.is_root))
         # a transfer (转办) waiting for a unit of the scope to accept or reject it
         incoming = Referral.objects.filter(state=ReferralState.SENT, to_unit_id__in=_units_in(view.paths))
-        condition |= Q(_InArray(F("id"), Subquery(incoming.order_by().values("case_id"))))
+        condition |= Q(InSubquery(F("id"), Subquery(incoming.order_by().values("case_id"))))
     # intake-only (hotline) memberships: the cases the actor registered, until someone accepts them
     intake_only = [p for p in intake.paths if not view.contains_path(p)]
     if intake_only:

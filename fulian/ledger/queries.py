@@ -6,14 +6,14 @@ import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db.models import BooleanField, Count, F, Func, Q, QuerySet, Subquery, Sum, Value
+from django.db.models import Count, F, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Substr
 
 from fulian.accounts.access import get_in_scope
 from fulian.accounts.roles import ROLE_CAPS, Cap
 from fulian.accounts.scope import memberships_of, scope_for
 from fulian.orgs.models import OrgUnit
-from fulian.orgs.paths import prefix_length
+from fulian.orgs.paths import InSubquery, prefix_length
 from fulian.orgs.queries import children_of
 
 from . import periods
@@ -93,38 +93,10 @@ def aggregates(keys: list[str] | None = None, *, default: bool = False) -> dict:
     return aggs
 
 
-class _InSubquery(Func):
-    """``column IN (subquery)``; on PostgreSQL, for a subtree below the root, ``column = ANY(ARRAY(subquery))``.
-
-    With the subtree as a join on the path range (or an IN semi-join), PostgreSQL's planner cannot tell how
-    many records a subtree holds and scans the whole period by date: a county of the benchmark city took
-    ~250 ms for its 25,000 of the city's 320,000 records of a year. Given an array of unit ids it probes the
-    (org_unit, date) index per unit instead: ~30 ms. For the root (the whole tree) the date scan is right,
-    and the array form would only add 5,000 probes, so the root keeps the plain IN. SQLite evaluates the IN
-    list once and is ~15 % faster with it than with the join. See docs/performance.md, "Ledger".
-    """
-
-    output_field = BooleanField()
-
-    def __init__(self, column, subquery, *, as_array: bool = False):
-        super().__init__(column, subquery)
-        self.as_array = as_array
-
-    def as_sql(self, compiler, connection, **extra):
-        return super().as_sql(compiler, connection, template="%(expressions)s", arg_joiner=" IN ", **extra)
-
-    def as_postgresql(self, compiler, connection, **extra):
-        if not self.as_array:
-            return self.as_sql(compiler, connection, **extra)
-        return super().as_sql(
-            compiler, connection, template="%(expressions)s))", arg_joiner=" = ANY(ARRAY(", **extra
-        )
-
-
-def _in_subtree(unit: OrgUnit) -> _InSubquery:
+def _in_subtree(unit: OrgUnit) -> InSubquery:
     """A filter on ``org_unit_id``: the unit and its subtree, by the subtree's unit ids."""
     ids = Subquery(OrgUnit.objects.under(unit).order_by().values("pk"))
-    return _InSubquery(F("org_unit_id"), ids, as_array=unit.parent_id is not None)
+    return InSubquery(F("org_unit_id"), ids, as_array=unit.parent_id is not None)
 
 
 def _records_under(unit: OrgUnit, start: dt.date, end: dt.date) -> QuerySet[LedgerRecord]:

@@ -8,7 +8,7 @@ still decide). So one indexed range scan answers it in SQLite and PostgreSQL, wi
 
 from __future__ import annotations
 
-from django.db.models import Q
+from django.db.models import Lookup, Q
 
 SEGMENT_WIDTH = 4
 SEPARATOR = "."
@@ -55,6 +55,36 @@ def subtree_q(paths, field: str = "path") -> Q:
         low, high = subtree_range(path)
         q |= Q(**{f"{field}__gte": low, f"{field}__lt": high})
     return q
+
+
+class InSubquery(Lookup):
+    """``column IN (subquery)``; on PostgreSQL with ``as_array``, ``column = ANY(ARRAY(subquery))``.
+
+    For a subtree's unit ids: with the subtree as a join on the path range (or an IN semi-join), PostgreSQL's
+    planner cannot tell how many rows a subtree holds and scans by another column — a county of the benchmark
+    city took ~250 ms for its 25,000 of the city's 320,000 ledger records of a year. Given an array of unit ids
+    it probes the (org_unit, …) index per unit instead: ~30 ms. For the root (the whole tree) a scan is right
+    and the array would only add thousands of probes, so callers pass ``as_array=False`` there. See
+    docs/performance.md, "Ledger" and "Cases".
+
+    A lookup, not a function: SQLite (no boolean type) would compare a function's value with ``= 1``, which no
+    index can serve — a county leader's list of archived 高危 cases then read every archived case of the
+    benchmark city through the state index: ~200 ms, against ~3 ms probing the county's units (with the
+    planner's statistics, ``fulian.lib.sqlite``)."""
+
+    lookup_name = "in_subquery"  # not registered on any field: used as ``InSubquery(F("col"), Subquery(…))``
+    prepare_rhs = False
+
+    def __init__(self, lhs, rhs, *, as_array: bool = True):
+        super().__init__(lhs, rhs)
+        self.as_array = as_array
+
+    def as_sql(self, compiler, connection):
+        lhs, lhs_params = compiler.compile(self.lhs)
+        rhs, rhs_params = compiler.compile(self.rhs)
+        if self.as_array and connection.vendor == "postgresql":
+            return f"{lhs} = ANY(ARRAY{rhs})", (*lhs_params, *rhs_params)
+        return f"{lhs} IN {rhs}", (*lhs_params, *rhs_params)
 
 
 def is_within(path: str, ancestor: str) -> bool:

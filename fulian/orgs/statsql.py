@@ -54,7 +54,7 @@ def literals(values) -> str:
 def ids_in(column: str, unit: OrgUnit, *, array: bool | None = None) -> tuple[str, list]:
     """``column`` among the ids of ``unit``'s subtree (the unit included): on PostgreSQL below the root
     ``= ANY(ARRAY(…))`` — one index probe per unit instead of a scan of the period that drops the rest (see
-    ``fulian.ledger.queries._InSubquery``) —, else ``IN (…)``. ``array`` forces either form."""
+    ``fulian.orgs.paths.InSubquery``) —, else ``IN (…)``. ``array`` forces either form."""
     low, high = subtree_range(unit.path)
     ids = f"SELECT u0.id FROM {UNITS} u0 WHERE u0.path >= %s AND u0.path < %s"  # noqa: S608
     if array is None:

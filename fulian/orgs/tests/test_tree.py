@@ -1,9 +1,12 @@
 """The tree as a path: subtree ranges, moving a subtree, life spans, coverage."""
 
 import datetime as dt
+import re
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import connection
+from django.db.models import F, Subquery
 
 from fulian.audit.models import AuditEvent
 from fulian.orgs import actions, paths, queries
@@ -137,3 +140,34 @@ def test_database_refuses_bad_division_code_and_kind(cast):
         OrgUnit.objects.filter(pk=cast.town_a.pk).update(division_code="12345")
     with pytest.raises(IntegrityError), transaction.atomic():
         OrgUnit.objects.filter(pk=cast.town_a.pk).update(kind="nonsense")
+
+
+def _explain(qs) -> str:
+    sql, params = qs.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(("EXPLAIN QUERY PLAN " if connection.vendor == "sqlite" else "EXPLAIN ") + sql, params)
+        return "\n".join(
+            str(row[-1] if connection.vendor == "sqlite" else row[0]) for row in cursor.fetchall()
+        )
+
+
+@pytest.mark.parametrize("as_array", [True, False])
+def test_in_subquery_is_a_condition_an_index_can_serve(cast, as_array):
+    """``InSubquery`` (the subtree's unit ids) selects exactly the subtree's rows, and is a plain condition on
+    the column: ``IN (…)``, or ``= ANY(ARRAY(…))`` on PostgreSQL — never a value compared with ``= 1``, which
+    SQLite (no boolean type) cannot answer from an index and then reads the whole table (the county case lists
+    at 300,000 cases: ~200 ms instead of ~1 ms)."""
+    units = Subquery(OrgUnit.objects.under(cast.town_a).order_by().values("pk"))
+    qs = Cadre.objects.filter(paths.InSubquery(F("org_unit_id"), units, as_array=as_array))
+    expected = set(
+        Cadre.objects.filter(org_unit__in=OrgUnit.objects.under(cast.town_a)).values_list("pk", flat=True)
+    )
+    assert expected and set(qs.values_list("pk", flat=True)) == expected
+    sql, _ = qs.query.sql_with_params()
+    if connection.vendor == "postgresql" and as_array:
+        assert '"org_unit_id" = ANY(ARRAY(SELECT' in sql
+    else:
+        assert '"org_unit_id" IN (SELECT' in sql
+    assert not re.search(r"\)\s*=\s*(%s|1|true)", sql, re.IGNORECASE)
+    if connection.vendor == "sqlite":
+        assert "USING INDEX" in _explain(qs) and "SCAN" not in _explain(qs).replace("SCAN U0", "")

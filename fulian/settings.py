@@ -121,6 +121,11 @@ TEMPLATES = [
 _default_db = f"sqlite:///{DATA_DIR / 'fulian.sqlite3'}"
 DATABASES = {"default": dj_database_url.parse(env_str("FULIAN_DATABASE_URL", _default_db), conn_max_age=60)}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Django's backend, plus the planner's statistics kept up to date (PRAGMA optimize on close)
+    DATABASES["default"]["ENGINE"] = "fulian.lib.sqlite"
+    # tests in memory, one database per process, as Django does for its own SQLite engine (pytest-django
+    # recognises that engine by name only and would otherwise give each xdist worker a file next to NAME)
+    DATABASES["default"]["TEST"] = {"NAME": ":memory:"}
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"]["OPTIONS"] = {
         "transaction_mode": "IMMEDIATE",

@@ -572,9 +572,7 @@ def build_tree(shape: Shape | str, seed: int = 1, factor: float = 1.0) -> dict:
         for path, positions, office in builder.cadre_plan
         for row in _cadre_rows(rng, unit_ids[path], positions, office, now)
     )
-    if connection.vendor == "postgresql":  # fresh planner statistics after a bulk load
-        with connection.cursor() as cursor:
-            cursor.execute(f"ANALYZE {OrgUnit._meta.db_table}, {Cadre._meta.db_table}")
+    analyze(OrgUnit, Cadre)  # fresh planner statistics after a bulk load
     phases["cadres"] = round(time.perf_counter() - tick, 2)
 
     figures = {
@@ -592,6 +590,17 @@ def build_tree(shape: Shape | str, seed: int = 1, factor: float = 1.0) -> dict:
         figures["shape"] = shape.name
     record(None, f"demo.{shape.name}.bulk_build", obj=root, where=Where.of(root), detail=figures)
     return figures
+
+
+def analyze(*models) -> None:
+    """Fresh planner statistics for these tables after a bulk load, on either backend (SQLite keeps none until
+    ``ANALYZE`` runs: see ``fulian.lib.sqlite``)."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("ANALYZE " + ", ".join(m._meta.db_table for m in models))
+        else:
+            for model in models:
+                cursor.execute(f"ANALYZE {model._meta.db_table}")
 
 
 def build_city(seed: int = 1, factor: float = 1.0) -> dict:

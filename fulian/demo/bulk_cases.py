@@ -53,7 +53,7 @@ from fulian.lib.sensitive import get_keyring
 from fulian.orgs.models import Kind, OrgUnit
 
 from . import names
-from .bulk import CITY_DIVISION, CITY_ROOT_CODE, copy_rows
+from .bulk import CITY_DIVISION, CITY_ROOT_CODE, analyze, copy_rows
 
 END_DAY = dt.date(2026, 10, 31)
 YEARS = 3
@@ -673,10 +673,7 @@ def build_cases(
                 cursor.execute(
                     f"SELECT setval(pg_get_serial_sequence('{name}', 'id'), (SELECT MAX(id) FROM {name}))"  # noqa: S608
                 )
-            cursor.execute(
-                f"ANALYZE {Case._meta.db_table}, {Party._meta.db_table}, {TimelineEntry._meta.db_table}, "
-                f"{CaseCounter._meta.db_table}"
-            )
+    analyze(Case, Party, TimelineEntry, CaseCounter)
     figures = {
         "backend": connection.vendor,
         "seed": seed,

@@ -27,7 +27,7 @@ from fulian.ledger import totals
 from fulian.ledger.models import BrandTag, LedgerBranchMonth, LedgerMonthTotal, LedgerRecord, RecordKind
 from fulian.orgs.models import Kind, OrgUnit
 
-from .bulk import CITY_ROOT_CODE, copy_rows
+from .bulk import CITY_ROOT_CODE, analyze, copy_rows
 from .county import REFERENCE_DAY
 from .ledger import ACTIVITIES, FUND_SOURCES, TRAININGS, WORKPOINT_PRODUCTS
 
@@ -285,13 +285,11 @@ def build_ledger(root_code: str, seed: int = 1, factor: float = 1.0, years: int 
                 cursor.execute(
                     f"SELECT setval(pg_get_serial_sequence('{name}', 'id'), (SELECT MAX(id) FROM {name}))"  # noqa: S608
                 )
-            cursor.execute(f"ANALYZE {LedgerRecord._meta.db_table}, {through._meta.db_table}")
+    analyze(LedgerRecord, through)
     totals_started = time.perf_counter()
     month_rows = totals.rebuild_units(city, include_subtree=True)  # the bypassed actions' monthly upserts
     branch_rows = totals.rebuild_branches(from_records=False)  # and the ancestors' rows
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute(f"ANALYZE {LedgerMonthTotal._meta.db_table}, {LedgerBranchMonth._meta.db_table}")
+    analyze(LedgerMonthTotal, LedgerBranchMonth)
     totals_seconds = round(time.perf_counter() - totals_started, 2)
     figures = {
         "backend": connection.vendor,

@@ -15,8 +15,12 @@ from __future__ import annotations
 from django.db.backends.sqlite3 import base
 from django.db.backends.sqlite3.base import Database
 
+from .schema import DatabaseSchemaEditor
+
 
 class DatabaseWrapper(base.DatabaseWrapper):
+    SchemaEditorClass = DatabaseSchemaEditor  # a rebuilt table keeps its statistics (see .schema)
+
     def _close(self) -> None:
         if self.connection is not None and not self.in_atomic_block:
             try:

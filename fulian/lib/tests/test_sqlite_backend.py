@@ -90,3 +90,66 @@ def test_settings_use_this_backend_for_sqlite(settings):
         assert isinstance(connections["default"], DatabaseWrapper)
     else:
         assert connection.vendor == "postgresql"
+
+
+def rebuild_with_an_altered_field(path, *, analysed: bool) -> None:
+    """A model's table filled and (or not) analysed, then a field altered, which SQLite can only do by
+    rebuilding the table (a new table, the rows copied, the old one dropped), and an index added."""
+    alias = f"rebuild_{path.stem}"
+    db = DatabaseWrapper(settings_for(path), alias=alias)
+    connections[alias] = db  # the schema editor opens its transactions by alias
+    try:
+        _rebuild(db, analysed=analysed)
+    finally:
+        db.close()
+        del connections[alias]
+
+
+def _rebuild(db, *, analysed: bool) -> None:
+    from django.db import models
+    from django.test.utils import isolate_apps
+
+    with isolate_apps("fulian.lib"):
+
+        class Item(models.Model):
+            unit = models.IntegerField(db_index=True)
+            note = models.CharField(max_length=10)
+
+            class Meta:
+                app_label = "lib"
+                db_table = "item"
+
+            def __str__(self) -> str:
+                return self.note
+
+        with db.schema_editor() as editor:
+            editor.create_model(Item)
+        with db.cursor() as cursor:
+            cursor.executemany(
+                "INSERT INTO item (unit, note) VALUES (%s, %s)", [(i % 50, "x") for i in range(2000)]
+            )
+            if analysed:
+                cursor.execute("ANALYZE item")
+        old = Item._meta.get_field("note")
+        new = models.CharField(max_length=20)
+        new.set_attributes_from_name("note")
+        new.model = Item
+        with db.schema_editor() as editor:  # one migration: the rebuild, then an index added after it
+            editor.alter_field(Item, old, new)
+            editor.add_index(Item, models.Index(fields=["note"], name="item_note"))
+
+
+def test_a_rebuilt_table_keeps_its_statistics(tmp_path):
+    path = tmp_path / "rebuilt.sqlite3"
+    rebuild_with_an_altered_field(path, analysed=True)
+    found = dict(statistics(path))
+    assert found.pop("item_note") == "2000 2000"  # the index added after the rebuild, in the same migration
+    assert list(found.values()) == ["2000 40"]  # the unit index: 2,000 rows, 40 per unit
+
+
+def test_a_table_without_statistics_is_not_analysed_by_a_rebuild(tmp_path):
+    """A new database (and the tests') has none: a rebuild leaves it so (an empty table's statistics would
+    mislead the planner once the table fills)."""
+    path = tmp_path / "fresh.sqlite3"
+    rebuild_with_an_altered_field(path, analysed=False)
+    assert statistics(path) == []

@@ -305,6 +305,8 @@ class BlindIndexField(models.CharField):
             kwargs["kind"] = self.index_kind
         if self.index_purpose:
             kwargs["purpose"] = self.index_purpose
+        # this field's own defaults (not Field's): written only where the field differs from them, in either
+        # direction (Field.deconstruct leaves out db_index=False, which this field would read back as True)
         for key, default in (
             ("max_length", INDEX_HEX_CHARS),
             ("null", True),
@@ -312,8 +314,11 @@ class BlindIndexField(models.CharField):
             ("editable", False),
             ("db_index", True),
         ):
-            if kwargs.get(key, default) == default:
+            value = getattr(self, key)
+            if value == default:
                 kwargs.pop(key, None)
+            else:
+                kwargs[key] = value
         return name, path, args, kwargs
 
     def contribute_to_class(self, cls, name, *args, **kwargs):

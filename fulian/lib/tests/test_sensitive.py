@@ -379,3 +379,18 @@ def test_settings_take_keys_from_the_environment_or_a_file(tmp_path):
         tmp_path, FULIAN_DATA_KEY_FILE=str(key_file), FULIAN_DATA_KEYS_OLD=f"{KEY_A}, {KEY_A}x"
     ) == [KEY_B, KEY_A, f"{KEY_A}x"]
     assert not (tmp_path / "data_key").exists()
+
+
+@pytest.mark.parametrize(
+    "options",
+    [{}, {"db_index": False}, {"null": False}, {"db_index": False, "blank": False, "purpose": "tests.p"}],
+)
+def test_blind_index_field_deconstructs_to_what_it_is(options):
+    """Migrations rebuild a field from ``deconstruct()``: every option must come back as it was, the field's own
+    defaults left out (``db_index=False`` used to come back as ``True``, the field's default)."""
+    field = BlindIndexField(source="phone", **options)
+    name, path, args, kwargs = field.deconstruct()
+    rebuilt = BlindIndexField(*args, **kwargs)
+    for attr in ("db_index", "null", "blank", "editable", "max_length", "source", "index_purpose"):
+        assert getattr(rebuilt, attr) == getattr(field, attr), attr
+    assert set(kwargs) == {"source", *options}

@@ -168,15 +168,17 @@ class CaseQuerySet(ScopedQuerySet):
 
 class Case(models.Model):
     # numbered when registered (a draft has no number yet, so abandoned drafts leave no gaps)
-    number = models.CharField("案件编号", max_length=40, unique=True, null=True, blank=True)
+    # unique through Meta.constraints, not unique=True: that would add a second index on PostgreSQL (a LIKE
+    # pattern index) which no query uses and every intake maintains
+    number = models.CharField("案件编号", max_length=40, null=True, blank=True)
     # the unit that registered it (the number's unit) and the unit that owns it now (after 分派)
-    registered_unit = models.ForeignKey(
-        OrgUnit, on_delete=models.PROTECT, related_name="+", verbose_name="登记单位"
+    registered_unit = models.ForeignKey(  # indexed by case_number_per_unit_year (registered_unit first)
+        OrgUnit, on_delete=models.PROTECT, related_name="+", verbose_name="登记单位", db_index=False
     )
     year = models.PositiveSmallIntegerField("年度", null=True, blank=True)
     sequence = models.PositiveIntegerField("序号", null=True, blank=True)
-    org_unit = models.ForeignKey(
-        OrgUnit, on_delete=models.PROTECT, related_name="cases", verbose_name="承办单位"
+    org_unit = models.ForeignKey(  # indexed by case_unit_state_risk and case_unit_created_stats (org_unit first)
+        OrgUnit, on_delete=models.PROTECT, related_name="cases", verbose_name="承办单位", db_index=False
     )
     assignee = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -225,7 +227,7 @@ class Case(models.Model):
     family_tag = models.CharField("家庭风险标识", max_length=8, choices=FamilyTag.choices, blank=True)
     next_visit_due = models.DateField("下次走访日期", null=True, blank=True)
     # a public help request (portal): the person follows it with a tracking code and a PIN (only a hash kept)
-    tracking_code = models.CharField("查询码", max_length=12, unique=True, null=True, blank=True)
+    tracking_code = models.CharField("查询码", max_length=12, null=True, blank=True)  # unique: Meta.constraints
     tracking_pin_hash = models.CharField(max_length=128, blank=True)
     public_reply = EncryptedTextField("公开答复", purpose="cases.case.public_reply", kind="text", blank=True)
     merged_into = models.ForeignKey(
@@ -234,8 +236,13 @@ class Case(models.Model):
     outcome = EncryptedTextField("办理结果", purpose="cases.case.outcome", kind="text", blank=True)
     closed_at = models.DateTimeField("办结时间", null=True, blank=True)
     satisfaction = models.CharField("回访满意度", max_length=16, choices=Satisfaction.choices, blank=True)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+", verbose_name="登记人"
+    created_by = models.ForeignKey(  # indexed by case_creator_state (created_by first)
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        related_name="+",
+        verbose_name="登记人",
+        db_index=False,
     )
     created_at = models.DateTimeField("登记时间", auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -281,6 +288,8 @@ class Case(models.Model):
             ),
         ]
         constraints = [
+            models.UniqueConstraint(fields=["number"], name="case_number_unique"),
+            models.UniqueConstraint(fields=["tracking_code"], name="case_tracking_code_unique"),
             models.UniqueConstraint(
                 fields=["registered_unit", "year", "sequence"], name="case_number_per_unit_year"
             ),
@@ -345,9 +354,11 @@ class Party(models.Model):
     anonymous = models.BooleanField("匿名", default=False)
     name = EncryptedTextField("姓名", purpose="cases.party.name", kind="name", blank=True)
     phone = EncryptedTextField("电话", purpose="cases.party.phone", kind="phone", blank=True)
-    phone_index = BlindIndexField(source="phone", purpose=PHONE_INDEX_PURPOSE)
+    # the blind indexes are indexed through Meta.indexes: db_index=True would add a LIKE pattern index on
+    # PostgreSQL beside each (hashes are only ever compared whole), doubling what every intake maintains
+    phone_index = BlindIndexField(source="phone", purpose=PHONE_INDEX_PURPOSE, db_index=False)
     id_number = EncryptedTextField("身份证号", purpose="cases.party.id_number", kind="idcard", blank=True)
-    id_index = BlindIndexField(source="id_number", purpose=ID_INDEX_PURPOSE)
+    id_index = BlindIndexField(source="id_number", purpose=ID_INDEX_PURPOSE, db_index=False)
     address = EncryptedTextField("住址", purpose="cases.party.address", kind="address", blank=True)
     gender = models.CharField("性别", max_length=1, choices=[("F", "女"), ("M", "男")], blank=True)
     age_group = models.CharField("年龄段", max_length=8, choices=AgeGroup.choices, blank=True)
@@ -366,6 +377,10 @@ class Party(models.Model):
         ordering = ["case", "id"]
         verbose_name = "当事人"
         verbose_name_plural = "当事人"
+        indexes = [
+            models.Index(fields=["phone_index"], name="party_phone_index"),
+            models.Index(fields=["id_index"], name="party_id_index"),
+        ]
         constraints = [
             models.CheckConstraint(condition=Q(role__in=PartyRole.values), name="party_role_valid"),
         ]

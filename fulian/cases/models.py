@@ -177,7 +177,8 @@ class Case(models.Model):
     )
     year = models.PositiveSmallIntegerField("年度", null=True, blank=True)
     sequence = models.PositiveIntegerField("序号", null=True, blank=True)
-    org_unit = models.ForeignKey(  # indexed by case_unit_state_risk and case_unit_created_stats (org_unit first)
+    # indexed by case_unit_state_risk and case_unit_created_stats (org_unit first)
+    org_unit = models.ForeignKey(
         OrgUnit, on_delete=models.PROTECT, related_name="cases", verbose_name="承办单位", db_index=False
     )
     assignee = models.ForeignKey(
@@ -226,8 +227,9 @@ class Case(models.Model):
     # the family's risk tag; red families are visited on a schedule (next_visit_due)
     family_tag = models.CharField("家庭风险标识", max_length=8, choices=FamilyTag.choices, blank=True)
     next_visit_due = models.DateField("下次走访日期", null=True, blank=True)
-    # a public help request (portal): the person follows it with a tracking code and a PIN (only a hash kept)
-    tracking_code = models.CharField("查询码", max_length=12, null=True, blank=True)  # unique: Meta.constraints
+    # a public help request (portal): the person follows it with a tracking code and a PIN (only a hash kept);
+    # the code is unique through Meta.constraints
+    tracking_code = models.CharField("查询码", max_length=12, null=True, blank=True)
     tracking_pin_hash = models.CharField(max_length=128, blank=True)
     public_reply = EncryptedTextField("公开答复", purpose="cases.case.public_reply", kind="text", blank=True)
     merged_into = models.ForeignKey(

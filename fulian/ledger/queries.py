@@ -155,7 +155,10 @@ def _sums(
             in_days |= Q(date__gte=low, date__lte=high)
         records = LedgerRecord.objects.filter(_in_subtree(unit)).filter(in_days)
         if tag is not None:
-            records = records.filter(tags=tag)
+            # the tag's records as a list of ids, not a join: with statistics SQLite then starts from the tag's
+            # rows (city-year 113 -> ~50 ms) instead of probing every unit of the subtree and checking the tag
+            tagged = LedgerRecord.tags.through.objects.filter(brandtag=tag).values("ledgerrecord_id")
+            records = records.filter(id__in=tagged)
         sums = {"n": Count("id"), **aggregates(keys)}
         parts.append(records.annotate(branch=branch).values("branch").annotate(**sums).order_by())
     if split.months:
